@@ -1,0 +1,6 @@
+"""`python -m emulator`: see emulator.cli."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

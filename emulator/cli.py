@@ -1,0 +1,84 @@
+"""Command line: transport, time scale, latency, faults; prints one EMULATOR line, serves until a signal."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+
+from .at_frontend import AtFrontend
+from .config import Config, Latency
+from .faults import FAULTS, Faults
+
+
+@dataclass(frozen=True)
+class Args:
+    tcp: tuple[str, int] | None
+    pty: bool
+    config: Config
+
+
+def _hostport(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def parse_args(argv: list[str] | None = None) -> Args:
+    ap = argparse.ArgumentParser(prog="python -m emulator", description="BG96 CoAP module emulator")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--tcp", type=_hostport, metavar="HOST:PORT", help="default 127.0.0.1:7777; port 0 picks one")
+    where.add_argument("--pty", action="store_true")
+    ap.add_argument("--time-scale", type=float, default=1.0)
+    ap.add_argument("--latency", default=None, metavar="MS|FILE.json")
+    ap.add_argument("--fault", action="append", default=[], metavar="NAME", help=", ".join(sorted(FAULTS)))
+    ap.add_argument("--log-level", default="WARNING")
+    a = ap.parse_args(argv)
+    unknown = [f for f in a.fault if f not in FAULTS]
+    if unknown:
+        ap.error(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
+    if a.time_scale <= 0:
+        ap.error("--time-scale must be > 0")
+    try:
+        latency = Latency.parse(a.latency)
+    except (OSError, ValueError) as e:
+        ap.error(f"--latency: {e}")
+    logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr, format="emulator %(levelname)s %(name)s: %(message)s")
+    tcp = None if a.pty else (a.tcp or ("127.0.0.1", 7777))
+    return Args(tcp, a.pty, Config(a.time_scale, latency, Faults.from_names(a.fault)))
+
+
+async def serve(args: Args) -> None:
+    frontend = AtFrontend(args.config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = loop.create_task(frontend.run())
+    if args.tcp is not None:
+        from .host_tcp import TcpHost
+
+        host = TcpHost(frontend)
+        h, p = await host.start(*args.tcp)
+        print(f"EMULATOR tcp {h}:{p}", flush=True)
+        await stop.wait()
+        await host.close()
+    else:
+        from .host_pty import PtyHost
+
+        pty = PtyHost(frontend)
+        print(f"EMULATOR pty {pty.start()}", flush=True)
+        frontend.boot()
+        await stop.wait()
+        pty.close()
+    runner.cancel()
+    for c in frontend.modem.state.clients:
+        c.drop_session()
+
+
+def main(argv: list[str] | None = None) -> int:
+    asyncio.run(serve(parse_args(argv)))
+    return 0

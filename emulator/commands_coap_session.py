@@ -1,0 +1,84 @@
+"""AT+QCOAPOPEN, AT+QCOAPCLOSE, AT+QCOAPSEND: sessions and the data-mode send."""
+from __future__ import annotations
+
+from . import session
+from .codec import encode
+from .coap_client import STATUS_CONNECTED, STATUS_IDLE
+from .coap_engine import Timing
+from .dispatch import READ, TEST, WRITE, Command, command
+from .module import HostIO, Modem
+from .params import as_bytes, as_int
+from .results import ERROR, OK, Final
+from .tables import CODE_VALUES
+
+MAX_CID = 5
+MAX_PAYLOAD = 1024
+CTRL_Z, ESC = 0x1A, 0x1B
+
+
+@command("+QCOAPOPEN", param_error=ERROR)
+async def qcoapopen(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.form == TEST:
+        io.info("+QCOAPOPEN: (0-5),<CoAP_server>,(1-65535)")
+        return OK
+    if cmd.form == READ:
+        for c in m.state.clients:
+            if c.status != STATUS_IDLE:
+                io.info(f'+QCOAPOPEN: {c.cid},"{c.server}",{c.port},{c.status}')
+        return OK
+    p = cmd.params
+    if cmd.form != WRITE or len(p) != 3:
+        return ERROR
+    client = m.state.clients[as_int(p[0], 0, MAX_CID)]
+    server = as_bytes(p[1])
+    port = as_int(p[2], 1, 65535)
+    if not 1 <= len(server) <= 255:
+        return ERROR
+    return Final("OK", then=lambda: session.start_open(m, client, p[1].text, port))
+
+
+@command("+QCOAPCLOSE", param_error=ERROR)
+async def qcoapclose(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.form == TEST:
+        top = 6 if m.config.faults.on("test-response-typo") else MAX_CID
+        io.info(f"+QCOAPCLOSE: (0-{top})")
+        return OK
+    if cmd.form != WRITE or len(cmd.params) != 1:
+        return ERROR
+    client = m.state.clients[as_int(cmd.params[0], 0, MAX_CID)]
+    return Final("OK", then=lambda: session.start_close(m, client))
+
+
+@command("+QCOAPSEND", param_error=ERROR)
+async def qcoapsend(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.form == TEST:
+        io.info("+QCOAPSEND: (0-5),(0-3),<code_value>,<opt_bitmask>,(0-1024)")
+        return OK
+    p = cmd.params
+    if cmd.form != WRITE or len(p) not in (4, 5):
+        return ERROR
+    client = m.state.clients[as_int(p[0], 0, MAX_CID)]
+    mtype = as_int(p[1], 0, 3)
+    code = as_int(p[2], 0, 255)
+    bitmask = as_int(p[3], 0, 255)
+    length = as_int(p[4], 0, MAX_PAYLOAD) if len(p) == 5 else None
+    if code not in CODE_VALUES or client.status != STATUS_CONNECTED:
+        return ERROR
+    if length == 0:
+        payload = b""
+    else:
+        io.write(b"\r\n> ")
+        if length is not None:
+            payload = await io.read_exact(length)
+        else:
+            payload, stop = await io.read_until(bytes([CTRL_Z, ESC]), MAX_PAYLOAD)
+            if stop == ESC or len(payload) > MAX_PAYLOAD:
+                return ERROR
+    engine = client.engine
+    if engine is None or client.status != STATUS_CONNECTED:
+        return ERROR  # the session went away while the payload was typed
+    msg = client.build(mtype, code, bitmask, payload, m.config.faults)
+    data = encode(msg, m.config.faults)
+    timing = Timing(client.settings.timeout, client.settings.retry_count)
+    engine.send(mtype, msg.mid, code, msg.token, data, timing)  # sent now; its URC waits for the OK
+    return OK

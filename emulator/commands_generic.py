@@ -1,0 +1,193 @@
+"""Generic 3GPP/Quectel commands: identity, echo, CMEE, CFUN, registration, PDP contexts, QSSLCFG."""
+from __future__ import annotations
+
+import asyncio
+
+from .dispatch import EXEC, READ, TEST, WRITE, Command, command
+from .module import HostIO, Modem, PdpConfig
+from .params import as_int, as_keyword
+from .results import ERROR, OK, Final, cme
+
+REVISION = "BG96MAR02A07M1G"
+IMEI = "864508030012428"
+PDP_ACTIVATION_S = 0.2
+BAD_PARAM = 50
+
+
+@command("")
+async def at(cmd: Command, m: Modem, io: HostIO) -> Final:
+    return OK
+
+
+@command("E", param_error=ERROR)
+async def ate(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.arg not in ("", "0", "1"):
+        return ERROR
+    m.state.echo = cmd.arg == "1"
+    return OK
+
+
+@command("I", param_error=ERROR)
+async def ati(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.arg not in ("", "0"):
+        return ERROR
+    io.info("Quectel")
+    io.info("BG96")
+    io.info(f"Revision: {REVISION}")
+    return OK
+
+
+def _info_only(text: str):  # noqa: ANN202 - tiny factory
+    async def handler(cmd: Command, m: Modem, io: HostIO) -> Final:
+        if cmd.form == TEST:
+            return OK
+        if cmd.form != EXEC:
+            return cme(BAD_PARAM)
+        io.info(text)
+        return OK
+
+    return handler
+
+
+command("+QGMR")(_info_only(f"{REVISION}_01.019.01.019"))
+command("+CGMR", "+GMR")(_info_only(REVISION))
+command("+GSN", "+CGSN")(_info_only(IMEI))
+
+
+@command("+CMEE")
+async def cmee(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.form == TEST:
+        io.info("+CMEE: (0-2)")
+    elif cmd.form == READ:
+        io.info(f"+CMEE: {m.state.cmee}")
+    elif cmd.form == WRITE and len(cmd.params) == 1:
+        m.state.cmee = as_int(cmd.params[0], 0, 2)
+    else:
+        return cme(BAD_PARAM)
+    return OK
+
+
+@command("+CPIN")
+async def cpin(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.form != READ:
+        return cme(3) if cmd.form == WRITE else OK
+    io.info("+CPIN: READY")
+    return OK
+
+
+@command("+CFUN")
+async def cfun(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.form == TEST:
+        io.info("+CFUN: (0,1,4),(0,1)")
+        return OK
+    if cmd.form == READ:
+        io.info(f"+CFUN: {m.state.cfun}")
+        return OK
+    if cmd.form != WRITE or not 1 <= len(cmd.params) <= 2:
+        return cme(BAD_PARAM)
+    fun = as_int(cmd.params[0], 0, 4)
+    rst = as_int(cmd.params[1], 0, 1) if len(cmd.params) == 2 else 0
+    if fun not in (0, 1, 4):
+        return cme(BAD_PARAM)
+    if rst == 1:
+        return Final("OK", then=m.request_restart)
+    if fun != 1:
+        m.lose_network()
+    m.state.cfun = fun
+    return OK
+
+
+def _registration(key: str):  # noqa: ANN202
+    async def handler(cmd: Command, m: Modem, io: HostIO) -> Final:
+        if cmd.form == TEST:
+            io.info(f"+{key}: (0-2)")
+        elif cmd.form == READ:
+            io.info(f"+{key}: {m.state.reg_n[key]},{1 if m.state.cfun == 1 else 0}")
+        elif cmd.form == WRITE and len(cmd.params) == 1:
+            m.state.reg_n[key] = as_int(cmd.params[0], 0, 2)
+        else:
+            return cme(BAD_PARAM)
+        return OK
+
+    return handler
+
+
+for _k in ("CREG", "CGREG", "CEREG"):
+    command("+" + _k)(_registration(_k))
+
+
+@command("+QICSGP", param_error=ERROR)
+async def qicsgp(cmd: Command, m: Modem, io: HostIO) -> Final:
+    """TCP/IP-manual commands answer plain ERROR on errors."""
+    if cmd.form == TEST:
+        io.info('+QICSGP: (1-16),(1-3),<APN>,<username>,<password>,(0-3)')
+        return OK
+    p = cmd.params
+    if cmd.form != WRITE or len(p) not in (1, 4, 5, 6):
+        return ERROR
+    ctx = as_int(p[0], 1, 16)
+    if len(p) == 1:
+        c = m.state.pdp.get(ctx, PdpConfig())
+        io.info(f'+QICSGP: {c.ctx_type},"{c.apn}","{c.user}","{c.password}",{c.auth}')
+        return OK
+    auth = as_int(p[5], 0, 3) if len(p) >= 6 else 0
+    m.state.pdp[ctx] = PdpConfig(as_int(p[1], 1, 3), p[2].text, p[3].text, p[4].text if len(p) > 4 else "", auth)
+    return OK
+
+
+@command("+QIACT", param_error=ERROR)
+async def qiact(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.form == TEST:
+        io.info("+QIACT: (1-16)")
+        return OK
+    if cmd.form == READ:
+        for ctx in sorted(m.state.pdp_active):
+            io.info(f'+QIACT: {ctx},1,{m.state.pdp.get(ctx, PdpConfig()).ctx_type},"10.0.0.{1 + ctx}"')
+        return OK
+    if cmd.form != WRITE or len(cmd.params) != 1:
+        return ERROR
+    ctx = as_int(cmd.params[0], 1, 16)
+    if m.state.cfun != 1:
+        return ERROR
+    if ctx not in m.state.pdp_active:
+        state = m.state
+        await asyncio.sleep(m.config.scaled(PDP_ACTIVATION_S))  # the network's activation time
+        if state is not m.state or state.cfun != 1:
+            return ERROR
+        state.pdp_active.add(ctx)
+    return OK
+
+
+@command("+QIDEACT", param_error=ERROR)
+async def qideact(cmd: Command, m: Modem, io: HostIO) -> Final:
+    if cmd.form == TEST:
+        io.info("+QIDEACT: (1-16)")
+        return OK
+    if cmd.form != WRITE or len(cmd.params) != 1:
+        return ERROR
+    m.lose_network(as_int(cmd.params[0], 1, 16))
+    return OK
+
+
+@command("+QSSLCFG", param_error=ERROR)
+async def qsslcfg(cmd: Command, m: Modem, io: HostIO) -> Final:
+    """Only the two DTLS keywords the CoAP document uses; plain ERROR as the SSL manual does."""
+    if cmd.form == TEST:
+        io.info('+QSSLCFG: "dtls",(0-5),(0,1)')
+        io.info('+QSSLCFG: "dtlsversion",(0-5),(0,1)')
+        return OK
+    p = cmd.params
+    if cmd.form != WRITE or len(p) not in (2, 3):
+        return ERROR
+    key = as_keyword(p[0])
+    if key not in ("dtls", "dtlsversion"):
+        return ERROR
+    ctx = as_int(p[1], 0, 5)
+    ssl = m.state.ssl[ctx]
+    attr = "dtls" if key == "dtls" else "dtls_version"
+    if len(p) == 2:
+        io.info(f'+QSSLCFG: "{key}",{ctx},{getattr(ssl, attr)}')
+    else:
+        setattr(ssl, attr, as_int(p[2], 0, 1))
+    return OK
+

@@ -1,0 +1,126 @@
+"""AT+QCOAPOPEN / AT+QCOAPCLOSE procedures: resolve, socket, optional DTLS, then the engine."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+from .coap_client import (
+    STATUS_CONNECTED,
+    STATUS_CONNECTING,
+    STATUS_DISCONNECTING,
+    STATUS_IDLE,
+    STATUS_OPENING,
+    CoapClient,
+)
+from .coap_engine import CoapEngine
+from .dtls_client import HANDSHAKE_TIMEOUT_S, DtlsHandshakeError, DtlsLink
+from .link import DatagramLink
+from .module import Modem
+from .psk import parse_psk, psk_file_name
+from .udp_link import UdpLink
+
+log = logging.getLogger(__name__)
+
+R_OK, R_IN_PROGRESS, R_NOT_ALLOWED, R_NETWORK, R_DNS, R_SOCKET, R_DTLS, R_OCCUPIED = 0, -2, -3, -4, -5, -7, -9, -10
+
+
+def _open_urc(cid: int, result: int) -> bytes:
+    return f"\r\n+QCOAPOPEN: {cid},{result}\r\n".encode()
+
+
+def _close_urc(cid: int, result: int) -> bytes:
+    return f"\r\n+QCOAPCLOSE: {cid},{result}\r\n".encode()
+
+
+def start_open(m: Modem, client: CoapClient, server: str, port: int) -> None:
+    """Called after the OK: the result arrives as +QCOAPOPEN."""
+    if client.status in (STATUS_OPENING, STATUS_CONNECTING, STATUS_DISCONNECTING):
+        m.emit_urc(_open_urc(client.cid, R_IN_PROGRESS))
+        return
+    if client.status != STATUS_IDLE:
+        m.emit_urc(_open_urc(client.cid, R_OCCUPIED))
+        return
+    if m.state.cfun != 1 or client.settings.pdpcid not in m.state.pdp_active:
+        m.emit_urc(_open_urc(client.cid, R_NETWORK))
+        return
+    client.status, client.server, client.port = STATUS_OPENING, server, port
+    client.task = asyncio.get_running_loop().create_task(_open(m, client))
+
+
+async def _open(m: Modem, client: CoapClient) -> None:
+    try:
+        result = await _connect(m, client)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - never let an open crash the module
+        log.exception("open of client %d", client.cid)
+        result = R_SOCKET
+    if result != R_OK:
+        if client.link is not None:
+            client.link.close(graceful=False)
+        client.link, client.engine, client.status = None, None, STATUS_IDLE
+    client.task = None
+    m.emit_urc(_open_urc(client.cid, result))
+
+
+async def _connect(m: Modem, client: CoapClient) -> int:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(client.server, client.port, type=socket.SOCK_DGRAM)
+    except (socket.gaierror, UnicodeError, OSError) as e:
+        log.info("client %d: DNS %s: %s", client.cid, client.server, e)
+        return R_DNS
+    if not infos:
+        return R_DNS
+    family, _, _, _, addr = infos[0]
+    psk = None
+    if client.settings.dtls_enable:
+        ssl = m.state.ssl[client.settings.dtls_ctx]
+        content = m.ufs.read(psk_file_name(client.settings.dtls_ctx))
+        psk = parse_psk(content) if content is not None else None
+        if psk is None or ssl.dtls_version != 1:
+            return R_DTLS
+    client.status = STATUS_CONNECTING
+    engine = CoapEngine(client.cid, lambda b: None, m.emit_urc, m.config.faults, m.config.time_scale)
+    try:
+        raw = await UdpLink.connect(family, addr, engine.on_datagram)
+    except OSError as e:
+        log.info("client %d: socket: %s", client.cid, e)
+        return R_SOCKET
+    link: DatagramLink = raw
+    client.link = raw
+    if psk is not None:
+        dtls_link = DtlsLink(raw, psk, engine.on_datagram, m.config.faults.on("dtls-plaintext"))
+        client.link = link = dtls_link
+        try:
+            await dtls_link.handshake(m.config.scaled(HANDSHAKE_TIMEOUT_S))
+        except DtlsHandshakeError as e:
+            log.info("client %d: DTLS: %s", client.cid, e)
+            return R_DTLS
+    engine.send_bytes = link.send
+    client.engine = engine
+    client.status = STATUS_CONNECTED
+    return R_OK
+
+
+def start_close(m: Modem, client: CoapClient) -> None:
+    """Called after the OK: the result arrives as +QCOAPCLOSE."""
+    if client.status in (STATUS_OPENING, STATUS_CONNECTING, STATUS_DISCONNECTING):
+        m.emit_urc(_close_urc(client.cid, R_IN_PROGRESS))
+        return
+    if client.status != STATUS_CONNECTED:
+        m.emit_urc(_close_urc(client.cid, R_NOT_ALLOWED))
+        return
+    client.status = STATUS_DISCONNECTING
+    client.task = asyncio.get_running_loop().create_task(_close(m, client))
+
+
+async def _close(m: Modem, client: CoapClient) -> None:
+    if client.engine is not None:
+        client.engine.shutdown()
+    await asyncio.sleep(0)  # status 4 is observable for one loop turn
+    if client.link is not None:
+        client.link.close(graceful=True)
+    client.link, client.engine, client.status, client.task = None, None, STATUS_IDLE, None
+    m.emit_urc(_close_urc(client.cid, R_OK))

@@ -1,0 +1,179 @@
+"""3.3.4 AT+QCOAPHEADER and 3.3.5 AT+QCOAPOPTION: every bound, malformed lines (syntax only;
+what they put on the wire is checked in test_uplink_*)."""
+from __future__ import annotations
+
+import pytest
+
+from dut import BG96
+from fixtures.evidence import Evidence
+from spec import OPTIONS, QCOAPHEADER, QCOAPOPTION, OptionDef, OptionFormat
+from spec.commands import CLIENT_ID, HEADER_MODE, MSG_ID, OPT_INDEX, OPTION_MODE, TKL
+
+
+def token_hex(length: int) -> str:
+    return "".join(f"{0xA0 + i:02X}" for i in range(max(length, 0)))
+
+
+def header_line(client: int = 0, mid: int = 1234, mode: int = 0, tkl: int = 2) -> str:
+    return f'AT+QCOAPHEADER={client},{mid},{mode},{tkl},"{token_hex(tkl)}"'
+
+
+def _header_cases() -> list[object]:
+    cases = []
+    for param, build in ((CLIENT_ID, lambda v: header_line(client=v)),
+                         (MSG_ID, lambda v: header_line(mid=v)),
+                         (HEADER_MODE, lambda v: header_line(mode=v)),
+                         (TKL, lambda v: header_line(tkl=v))):
+        for value, accepted in param.boundary_cases:
+            if param is TKL and value < 0:
+                line = 'AT+QCOAPHEADER=0,1234,0,-1,""'
+            else:
+                line = build(value)
+            cases.append(pytest.param(line, accepted,
+                                      id=f"{param.name}-{value}-{'accepted' if accepted else 'rejected'}"))
+    return cases
+
+
+@pytest.mark.req("HDR-RANGES")
+@pytest.mark.parametrize("line, accepted", _header_cases())
+def test_header_bounds(module: BG96, client: int, line: str, accepted: bool) -> None:
+    response = module.command(line)
+    assert response.ok if accepted else response.rejected, f"{line}: {response.text!r}"
+
+
+@pytest.mark.req("HDR-RANGES")
+@pytest.mark.parametrize("line", [
+    pytest.param("AT+QCOAPHEADER=0,1234", id="missing-mode"),
+    pytest.param("AT+QCOAPHEADER=0,,1", id="empty-msgID"),
+    pytest.param("AT+QCOAPHEADER=0,abc,1", id="nonnumeric-msgID"),
+    pytest.param('AT+QCOAPHEADER=0,1234,0,2,"ZZZZ"', id="non-hex-token"),
+    pytest.param('AT+QCOAPHEADER=0,1234,0,2,"A0A1",1', id="extra-parameter"),
+])
+def test_header_malformed_rejected(module: BG96, client: int, line: str) -> None:
+    response = module.command(line)
+    assert response.rejected, f"{line}: {response.text!r}"
+
+
+@pytest.mark.req("HDR-TOKEN-MISMATCH")
+@pytest.mark.parametrize("line", [
+    pytest.param('AT+QCOAPHEADER=0,1234,0,2,"A0"', id="token-shorter-than-TKL"),
+    pytest.param('AT+QCOAPHEADER=0,1234,0,2,"A0A1A2"', id="token-longer-than-TKL"),
+    pytest.param("AT+QCOAPHEADER=0,1234,0", id="mode0-without-token"),
+    pytest.param('AT+QCOAPHEADER=0,1234,1,2,"A0A1"', id="mode1-with-token"),
+])
+def test_header_loose_forms(module: BG96, client: int, evidence: Evidence, line: str) -> None:
+    """Forms the document leaves open: what the module answers is recorded."""
+    response = module.command(line)
+    evidence.observe(f"HDR {line}", response.final)
+    assert response.final
+
+
+@pytest.mark.req("HDR-MRT")
+def test_header_within_maximum_response_time(module: BG96, client: int) -> None:
+    response = module.command(header_line())
+    assert response.ok and response.elapsed <= QCOAPHEADER.max_response_time, f"{response.elapsed * 1000:.1f} ms"
+
+
+# -- AT+QCOAPOPTION ----------------------------------------------------------------------------
+
+def option_value_text(option: OptionDef, length: int) -> str:
+    """An AT parameter for ``option`` whose wire value is ``length`` bytes long."""
+    if option.format is OptionFormat.UINT:
+        return "0" if length == 0 else str((1 << (8 * length)) - 1)
+    if option.format is OptionFormat.OPAQUE:
+        return f'"{"AB" * length}"'
+    if option.format is OptionFormat.EMPTY:
+        return '""' if length == 0 else '"x"'
+    return f'"{"s" * length}"'
+
+
+def option_line(option: OptionDef, length: int, client: int = 0, index: int = 0) -> str:
+    return f"AT+QCOAPOPTION={client},0,{index},{option.number},{option_value_text(option, length)}"
+
+
+def _option_length_cases() -> list[object]:
+    cases = []
+    for o in OPTIONS:
+        lengths = [(o.min_length, True), (o.max_length, True), (o.max_length + 1, False)]
+        if o.min_length > 0:
+            lengths.append((o.min_length - 1, False))
+        for length, accepted in lengths:
+            cases.append(pytest.param(
+                o, length, accepted,
+                id=f"{o.number}-{o.name}-{length}-bytes-{'accepted' if accepted else 'rejected'}",
+                marks=pytest.mark.req("OPT-LENGTH", f"T2-{o.number}")))
+    return cases
+
+
+@pytest.mark.parametrize("option, length, accepted", _option_length_cases())
+def test_option_value_length_bounds(module: BG96, client: int, option: OptionDef, length: int,
+                                    accepted: bool) -> None:
+    """Each option of Table 2 at its minimum and maximum length, and just outside them."""
+    line = option_line(option, length)
+    response = module.command(line, timeout=module.at.timeout_for(line) + 1.0)
+    assert response.ok if accepted else response.rejected, f"{line[:80]}: {response.text!r}"
+
+
+def _option_param_cases() -> list[object]:
+    uri_path = next(o for o in OPTIONS if o.name == "Uri-Path")
+    cases = []
+    for value, accepted in CLIENT_ID.boundary_cases:
+        cases.append(pytest.param(option_line(uri_path, 2, client=value), accepted,
+                                  id=f"clientID-{value}-{'accepted' if accepted else 'rejected'}"))
+    for value, accepted in OPT_INDEX.boundary_cases:
+        cases.append(pytest.param(option_line(uri_path, 2, index=value), accepted,
+                                  id=f"opt_index-{value}-{'accepted' if accepted else 'rejected'}"))
+    for value, accepted in OPTION_MODE.boundary_cases:
+        line = (f"AT+QCOAPOPTION=0,{value},0" if value == 1 else
+                f'AT+QCOAPOPTION=0,{value},0,11,"ab"')
+        cases.append(pytest.param(line, accepted, id=f"mode-{value}-{'accepted' if accepted else 'rejected'}"))
+    return cases
+
+
+@pytest.mark.req("OPT-RANGES")
+@pytest.mark.parametrize("line, accepted", _option_param_cases())
+def test_option_bounds(module: BG96, client: int, line: str, accepted: bool) -> None:
+    response = module.command(line)
+    try:
+        assert response.ok if accepted else response.rejected, f"{line}: {response.text!r}"
+    finally:
+        for c in range(1, 6):  # an accepted write to another client is undone
+            if f"AT+QCOAPOPTION={c}," in line and accepted:
+                module.remove_option(c, 0)
+
+
+@pytest.mark.req("OPT-WRITE-REMOVE")
+def test_option_remove_form(module: BG96, client: int) -> None:
+    """Mode 1 takes <opt_index> alone; removing a set option and an empty index both answer OK."""
+    assert module.option(client, 3, 11, "temp").ok
+    assert module.remove_option(client, 3).ok
+    assert module.remove_option(client, 3).ok
+
+
+@pytest.mark.req("OPT-WRITE-ADD")
+@pytest.mark.parametrize("line", [
+    pytest.param("AT+QCOAPOPTION=0,0,0", id="add-without-number-and-value"),
+    pytest.param("AT+QCOAPOPTION=0,0,0,11", id="add-without-value"),
+    pytest.param('AT+QCOAPOPTION=0,0,0,abc,"x"', id="nonnumeric-number"),
+    pytest.param("AT+QCOAPOPTION=0,0,0,12,abc", id="nonnumeric-uint-value"),
+    pytest.param('AT+QCOAPOPTION=0,0,0,4,"XYZ1"', id="non-hex-opaque-value"),
+])
+def test_option_malformed_rejected(module: BG96, client: int, line: str) -> None:
+    response = module.command(line)
+    assert response.rejected, f"{line}: {response.text!r}"
+
+
+@pytest.mark.req("OPT-NUMBERS")
+@pytest.mark.verdict("observation")
+@pytest.mark.parametrize("number", [0, 2, 6, 9, 23, 61, 258])
+def test_option_number_outside_table2(module: BG96, client: int, evidence: Evidence, number: int) -> None:
+    """Numbers Table 2 does not list (Observe 6, Block2 23...): the answer is recorded."""
+    response = module.command(f'AT+QCOAPOPTION={client},0,0,{number},"01"')
+    evidence.observe(f"OPT-NUMBER-{number}", response.final)
+    assert response.final
+
+
+@pytest.mark.req("OPT-MRT")
+def test_option_within_maximum_response_time(module: BG96, client: int) -> None:
+    response = module.command('AT+QCOAPOPTION=0,0,0,11,"19"')
+    assert response.ok and response.elapsed <= QCOAPOPTION.max_response_time, f"{response.elapsed * 1000:.1f} ms"
