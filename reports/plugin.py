@@ -103,6 +103,7 @@ class ReportController:
         self.config = config
         self.json_path = json_path
         self.records: dict[str, TestRecord] = {}
+        self._finished: dict[str, str] = {}  # nodeid -> JSON text of a record whose test is over
         self.run_info: dict[str, list[str]] = {}
         self.started = dt.datetime.now().astimezone()
         self.t0 = time.monotonic()
@@ -136,7 +137,8 @@ class ReportController:
                 "response_times": results.response_times(records), "errata": results.errata()}
 
     def write_json(self, complete: bool) -> None:
-        results.write_json_atomic(self.json_path, self.document(complete))
+        tests = [self._finished.get(nodeid) or rec.json_text() for nodeid, rec in self.records.items()]
+        results.write_json_atomic(self.json_path, self.document(complete), tests)
 
     # -- pytest hooks ------------------------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -159,6 +161,7 @@ class ReportController:
             self._merge_run_info(report.bg96_run)
         rec.worker = getattr(report, "bg96_worker", "") or rec.worker
         if report.when == "teardown" or report.when not in ("setup", "call"):
+            self._finished[report.nodeid] = rec.json_text()
             self.write_json(complete=False)  # evidence survives: a valid file after every test
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -176,6 +179,12 @@ class ReportController:
         fragment = html_evidence.evidence_html(evidence)
         if fragment:
             report.extras = list(getattr(report, "extras", [])) + [extras.html(fragment)]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        """Say what the page is: a review reads many of these side by side."""
+        name = self.config.getoption("--report-name")
+        report.title = f"BG96 CoAP conformance: {name}"
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:

@@ -9,7 +9,7 @@ import json
 import os
 import statistics
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,11 @@ class TestRecord:
     longrepr: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: values are plain data
+
+    def json_text(self) -> str:
+        """The record as compact JSON text (cached by the controller once the test is over)."""
+        return json.dumps(self.as_json(), separators=(",", ":"))
 
 
 def phase_outcome(when: str, outcome: str, wasxfail: bool) -> str:
@@ -132,13 +136,21 @@ def summary(records: list[TestRecord]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write to a temporary file in the same directory, then os.replace: readers never see half a file."""
+def write_json_atomic(path: Path, data: dict[str, Any], tests_json: list[str] | None = None) -> None:
+    """Write to a temporary file in the same directory, then os.replace: readers never see half a file.
+
+    ``tests_json`` holds the already-serialised test records (the file is rewritten after every
+    test, so each record is serialised once, not once per rewrite); they become ``data["tests"]``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=False)
+            if tests_json is None:
+                json.dump(data, f, separators=(",", ":"))
+            else:
+                head = json.dumps({k: v for k, v in data.items() if k != "tests"}, separators=(",", ":"))
+                f.write(head[:-1] + ',"tests":[' + ",".join(tests_json) + "]}")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

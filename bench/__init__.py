@@ -1,0 +1,1 @@
+"""Benchmarks of the harness itself (run by ``./suite bench`` / ``make bench``)."""
