@@ -72,8 +72,8 @@ def timings(items: list[dict[str, Any]]) -> str:
         over = t["elapsed"] > t["maximum"]
         cls = "bg96-bad" if over else "bg96-good"
         rows.append([h(t["command"]), f"<code>{h(t['line'])}</code>",
-                     f'<span class="{cls}">{t["elapsed"]:.3f}</span>', f"{t['maximum']:.3f}"])
-    return _table("Response times", ["command", "line", "elapsed (s)", "maximum (s)"], rows, "bg96-timings")
+                     f'<span class="{cls}">{t["elapsed"] * 1000:.1f}</span>', f"{t['maximum'] * 1000:.0f}"])
+    return _table("Response times", ["command", "line", "elapsed (ms)", "maximum (ms)"], rows, "bg96-timings")
 
 
 def observations(items: list[dict[str, Any]]) -> str:
