@@ -258,12 +258,21 @@ class ATChannel:
 
     # -- commands ---------------------------------------------------------------------------
     def timeout_for(self, line: str) -> float:
-        """The documented maximum response time of the command, plus the grace."""
+        """The documented maximum response time of the command, plus the grace.
+
+        The document gives one maximum per command. For OPEN and CLOSE it is 75 s, "determined
+        by network": only their write form touches the network, so a test or read form waits at
+        most the default timeout — a module that hangs on ``AT+QCOAPOPEN?`` is found in seconds.
+        """
         from spec import COMMANDS_BY_NAME
 
-        name = re.split(r"[=?]", line.strip(), maxsplit=1)[0].upper()
+        text = line.strip()
+        name = re.split(r"[=?]", text, maxsplit=1)[0].upper()
         command = COMMANDS_BY_NAME.get(name)
-        base = command.max_response_time if command else self.default_timeout
+        if command is None:
+            return self.default_timeout + self.grace
+        local_form = text.endswith("?")  # AT+X? and AT+X=?
+        base = min(command.max_response_time, self.default_timeout) if local_form else command.max_response_time
         return base + self.grace
 
     def command(self, line: str, timeout: float | None = None, step: str = "") -> Response:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Callable
 
 from . import commands_coap_config, commands_coap_session, commands_file, commands_generic  # noqa: F401 (register)
@@ -26,6 +27,11 @@ def _line(text: str) -> bytes:
     return b"\r\n" + text.encode("utf-8", "surrogateescape") + b"\r\n"
 
 
+def _noise() -> bytes:
+    """Fault garbage-output: a line of random bytes, as a UART with a glitch would print."""
+    return b"\r\n" + os.urandom(24).replace(b"\r", b"\x00").replace(b"\n", b"\x00") + b"\r\n"
+
+
 class AtFrontend:
     """One module: the host link attaches a sink and feeds bytes; run() serves commands forever."""
 
@@ -36,6 +42,7 @@ class AtFrontend:
         self.busy = False
         self.pending: list[bytes] = []
         self.restarting = False
+        self.silent = False  # fault go-silent: a hung firmware writes nothing any more
         self._generation = 0
         self.modem = Modem(config, ModemState(config), ufs or Ufs(), self.emit_urc, self.restart)
 
@@ -44,7 +51,7 @@ class AtFrontend:
         self.sink = sink
 
     def write(self, data: bytes) -> None:
-        if self.sink is not None and not self.restarting:
+        if self.sink is not None and not self.restarting and not self.silent:
             self.sink(data)
 
     def info(self, text: str) -> None:
@@ -152,6 +159,8 @@ class AtFrontend:
         delay = self.config.latency.seconds(label)
         if delay > 0:
             await asyncio.sleep(delay)  # modelled module response time (--latency)
+        if self.config.faults.on("garbage-output"):
+            self.write(_noise())
         self.write(_line(final.render(self.modem.state.cmee)))
         if final.then is not None:
             try:
@@ -170,6 +179,9 @@ class AtFrontend:
             cmd: Command = parse(line[2:].decode("utf-8", "surrogateescape"))
         except ParamError:
             return ERROR, "default"
+        if cmd.label == "AT+QCOAPSEND" and self.config.faults.on("go-silent"):
+            self.silent = True  # the firmware hangs in its data path: no prompt, no result, no URC
+            await asyncio.Event().wait()  # and the AT task never comes back
         entry = REGISTRY.get(cmd.name)
         if entry is None:
             return ERROR, cmd.label

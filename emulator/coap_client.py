@@ -61,6 +61,8 @@ class CoapClient:
             token = b""  # an Empty message carries no token (RFC 7252 4.1)
         else:
             token = os.urandom(8)
+        if faults.on("bitmask-bit7-ignored"):
+            bitmask &= 0x7F
         opts = [o for i, o in enumerate(self.options) if bitmask >> i & 1 and o is not None]
         return OutgoingMessage(mtype, code, mid, token, opts, payload)
 

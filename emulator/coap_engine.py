@@ -40,6 +40,7 @@ class Exchange:
     k: int = 0
     interval: float = 0.0
     handle: asyncio.TimerHandle | None = None
+    reported: bool = False  # fault ack-on-send: its +QCOAPACK already went out
 
 
 @dataclass
@@ -73,6 +74,9 @@ class CoapEngine:
         self.send_bytes(data)
         if mtype == CON:
             self._start_exchange(mid, data, timing)
+            if self.faults.on("ack-on-send"):  # "delivered" once handed to the socket
+                self.exchanges[mid].reported = True
+                self.emit(urc.qcoapack(self.cid, CON, mid, RESULT_OK, self.faults))
             return
         if mtype in (ACK, RST) and mid in self.seen:
             self.seen[mid].reply = data
@@ -99,7 +103,8 @@ class CoapEngine:
             return
         if ex.retries_left <= 0:
             del self.exchanges[ex.mid]
-            self.emit(urc.qcoapack(self.cid, CON, ex.mid, RESULT_SEND_FAILURE, self.faults))
+            if not ex.reported:
+                self.emit(urc.qcoapack(self.cid, CON, ex.mid, RESULT_SEND_FAILURE, self.faults))
             return
         ex.retries_left -= 1
         ex.k += 1
@@ -137,7 +142,8 @@ class CoapEngine:
         if ex.handle:
             ex.handle.cancel()
         result = RESULT_OK if mtype == ACK else RESULT_SEND_FAILURE
-        self.emit(urc.qcoapack(self.cid, CON, ex.mid, result, self.faults))
+        if not ex.reported:
+            self.emit(urc.qcoapack(self.cid, CON, ex.mid, result, self.faults))
         if mtype == ACK and int(msg.code) != 0:
             self.emit(urc.qcoaprecv(self.cid, msg, self.faults))
 
@@ -176,9 +182,21 @@ class CoapEngine:
             seen.reply = empty_reply(RST, msg.mid)  # RFC 7252 5.3.2: unmatched response
             self.send_bytes(seen.reply)
             return
-        seen.reply = empty_reply(ACK, msg.mid)
-        self.send_bytes(seen.reply)
+        if not self.faults.on("no-ack-for-separate-response"):
+            seen.reply = empty_reply(ACK, msg.mid)
+            self.send_bytes(seen.reply)
         self.emit(urc.qcoaprecv(self.cid, msg, self.faults))
+
+    def start_flood(self, period: float = 0.001) -> None:
+        """Fault urc-flood: a bogus +QCOAPRECV every ``period`` seconds until the session ends."""
+        bogus = urc.line(f"+QCOAPRECV: {self.cid},0,2.05,0,,0,0") + b"\r\n"
+
+        def tick() -> None:
+            if not self.closed:
+                self.emit(bogus)
+                asyncio.get_running_loop().call_later(period, tick)
+
+        tick()
 
     def shutdown(self) -> None:
         """Stop silently: no more URCs for this session."""

@@ -78,6 +78,8 @@ def _options_in_index_order(opts: list[object]) -> bytes:
 def encode(msg: OutgoingMessage, faults: Faults) -> bytes:
     token = b"" if faults.on("drop-token") else msg.token
     opts = [_aiocoap_option(o, faults) for o in msg.options]
+    if faults.on("repeated-options-reversed"):
+        opts.reverse()  # sorting by number below keeps this order among equal numbers
     m = aiocoap.Message(code=Code(msg.code), payload=msg.payload)
     m.mtype = Type(msg.mtype)
     m.mid = msg.mid

@@ -73,21 +73,24 @@ async def qcoapheader(cmd: Command, m: Modem, io: HostIO) -> Final:
         if len(token) != tkl:
             return ERROR
     h = client.header
+    if mode == 1 and m.config.faults.on("mode1-ignores-msgid"):
+        mid = h.next_mid  # the running message ID wins over the one given
     h.next_mid, h.mode, h.token = mid, mode, token
     return OK
 
 
-def option_value(number: int, p: Param) -> bytes | int:
-    """Check a value against Table 2's format and length bounds."""
+def option_value(number: int, p: Param, lenient: bool = False) -> bytes | int:
+    """Check a value against Table 2's format and length bounds (lenient: fault option-length-unchecked)."""
     d = OPTION_TABLE[number]
+    max_len = d.max_len + 1 if lenient else d.max_len
     if d.fmt is OptFormat.UINT:
-        return as_int(p, 0, (1 << (8 * d.max_len)) - 1)
+        return as_int(p, 0, (1 << (8 * max_len)) - 1)
     if d.fmt is OptFormat.EMPTY:
         if p.text != "":
             raise ParamError("If-None-Match takes no value")
         return b""
     value = as_bytes(p) if d.fmt is OptFormat.STRING else as_hex(p)
-    if not d.min_len <= len(value) <= d.max_len:
+    if not d.min_len <= len(value) <= max_len:
         raise ParamError(f"length {len(value)} outside {d.min_len}-{d.max_len}")
     return value
 
@@ -110,5 +113,6 @@ async def qcoapoption(cmd: Command, m: Modem, io: HostIO) -> Final:
     number = as_int(p[3], 0, 65535)
     if number not in OPTION_TABLE:
         return ERROR
-    client.options[index] = OptionValue(number, option_value(number, p[4]))
+    lenient = m.config.faults.on("option-length-unchecked")
+    client.options[index] = OptionValue(number, option_value(number, p[4], lenient))
     return OK

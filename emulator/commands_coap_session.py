@@ -1,6 +1,8 @@
 """AT+QCOAPOPEN, AT+QCOAPCLOSE, AT+QCOAPSEND: sessions and the data-mode send."""
 from __future__ import annotations
 
+import asyncio
+
 from . import session
 from .codec import encode
 from .coap_client import STATUS_CONNECTED, STATUS_IDLE
@@ -13,6 +15,7 @@ from .tables import CODE_VALUES
 
 MAX_CID = 5
 MAX_PAYLOAD = 1024
+SLOW_OK_S = 0.4  # fault send-slow-ok: over the 300 ms Maximum Response Time
 CTRL_Z, ESC = 0x1A, 0x1B
 
 
@@ -24,7 +27,10 @@ async def qcoapopen(cmd: Command, m: Modem, io: HostIO) -> Final:
     if cmd.form == READ:
         for c in m.state.clients:
             if c.status != STATUS_IDLE:
-                io.info(f'+QCOAPOPEN: {c.cid},"{c.server}",{c.port},{c.status}')
+                status = c.status
+                if status == STATUS_CONNECTED and m.config.faults.on("status-connecting-when-open"):
+                    status = 2
+                io.info(f'+QCOAPOPEN: {c.cid},"{c.server}",{c.port},{status}')
         return OK
     p = cmd.params
     if cmd.form != WRITE or len(p) != 3:
@@ -61,7 +67,8 @@ async def qcoapsend(cmd: Command, m: Modem, io: HostIO) -> Final:
     mtype = as_int(p[1], 0, 3)
     code = as_int(p[2], 0, 255)
     bitmask = as_int(p[3], 0, 255)
-    length = as_int(p[4], 0, MAX_PAYLOAD) if len(p) == 5 else None
+    top = MAX_PAYLOAD - 1 if m.config.faults.on("payload-1024-rejected") else MAX_PAYLOAD
+    length = as_int(p[4], 0, top) if len(p) == 5 else None
     if code not in CODE_VALUES or client.status != STATUS_CONNECTED:
         return ERROR
     if length == 0:
@@ -70,9 +77,11 @@ async def qcoapsend(cmd: Command, m: Modem, io: HostIO) -> Final:
         io.write(b"\r\n> ")
         if length is not None:
             payload = await io.read_exact(length)
+            if m.config.faults.on("ctrl-z-cuts-counted-payload"):
+                payload = payload.split(bytes([CTRL_Z]), 1)[0]
         else:
             payload, stop = await io.read_until(bytes([CTRL_Z, ESC]), MAX_PAYLOAD)
-            if stop == ESC or len(payload) > MAX_PAYLOAD:
+            if (stop == ESC and not m.config.faults.on("esc-sends-anyway")) or len(payload) > MAX_PAYLOAD:
                 return ERROR
     engine = client.engine
     if engine is None or client.status != STATUS_CONNECTED:
@@ -81,4 +90,6 @@ async def qcoapsend(cmd: Command, m: Modem, io: HostIO) -> Final:
     data = encode(msg, m.config.faults)
     timing = Timing(client.settings.timeout, client.settings.retry_count)
     engine.send(mtype, msg.mid, code, msg.token, data, timing)  # sent now; its URC waits for the OK
+    if m.config.faults.on("send-slow-ok"):
+        await asyncio.sleep(SLOW_OK_S)  # a response time, not a protocol timer: not scaled
     return OK

@@ -11,6 +11,10 @@ from .results import ERROR, OK, Final, cme
 REVISION = "BG96MAR02A07M1G"
 IMEI = "864508030012428"
 PDP_ACTIVATION_S = 0.2
+#: after AT+CFUN=1 the module re-attaches and the network activates the default bearer again
+ATTACH_S = 10.0
+#: fault hang-then-reboot: silence before the watchdog resets the module
+WATCHDOG_S = 300.0
 BAD_PARAM = 50
 
 
@@ -23,7 +27,7 @@ async def at(cmd: Command, m: Modem, io: HostIO) -> Final:
 async def ate(cmd: Command, m: Modem, io: HostIO) -> Final:
     if cmd.arg not in ("", "0", "1"):
         return ERROR
-    m.state.echo = cmd.arg == "1"
+    m.state.echo = cmd.arg == "1" or m.config.faults.on("echo-stuck-on")
     return OK
 
 
@@ -92,8 +96,27 @@ async def cfun(cmd: Command, m: Modem, io: HostIO) -> Final:
     if rst == 1:
         return Final("OK", then=m.request_restart)
     if fun != 1:
-        m.lose_network()
+        m.radio_off()
+    elif m.state.cfun != 1:
+        m.start_attach(m.config.scaled(ATTACH_S))
     m.state.cfun = fun
+    return OK
+
+
+@command("+CSQ")
+async def csq(cmd: Command, m: Modem, io: HostIO) -> Final:
+    """Signal quality; the fault hang-then-reboot hangs the first one, then resets the module."""
+    if cmd.form == TEST:
+        io.info("+CSQ: (0-31,99),(0-7,99)")
+        return OK
+    if cmd.form != EXEC:
+        return cme(BAD_PARAM)
+    if m.config.faults.on("hang-then-reboot") and "hang-then-reboot" not in m.fired:
+        m.fired.add("hang-then-reboot")
+        await asyncio.sleep(m.config.scaled(WATCHDOG_S))  # no answer: the AT task is stuck
+        m.request_restart()  # the watchdog: silence, then RDY / APP RDY; this command's result is lost
+        return OK
+    io.info("+CSQ: 31,99" if m.state.cfun == 1 else "+CSQ: 99,99")
     return OK
 
 
@@ -149,6 +172,11 @@ async def qiact(cmd: Command, m: Modem, io: HostIO) -> Final:
     ctx = as_int(cmd.params[0], 1, 16)
     if m.state.cfun != 1:
         return ERROR
+    if ctx in m.state.pdp_activating and m.state.attach_done is not None:
+        state = m.state
+        await state.attach_done.wait()  # the network is activating it already: wait for that
+        if state is not m.state or state.cfun != 1:
+            return ERROR
     if ctx not in m.state.pdp_active:
         state = m.state
         await asyncio.sleep(m.config.scaled(PDP_ACTIVATION_S))  # the network's activation time

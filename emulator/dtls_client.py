@@ -26,8 +26,20 @@ try:  # the tinydtls clock origin aiocoap uses; same process-wide library
 except Exception:  # pragma: no cover
     _CLOCK_OFFSET = time.time()
 
-#: handshake gives up after 4 retransmission periods of 2 s (scaled)
+#: the handshake gives up after 8 s (the first 2 s retransmission period of tinydtls, doubled
+#: once, and the 4 s after it), scaled by the time scale ...
 HANDSHAKE_TIMEOUT_S = 8.0
+#: ... but never sooner than this: tinydtls retransmits a lost flight after 2 s of real time
+#: (its clock cannot be scaled), and a loaded host must not turn a slow peer into -9.
+HANDSHAKE_FLOOR_S = 4.0
+#: checkRetransmit() is asked again at least this often (harmless when early): tinydtls's
+#: clock origin is only approximately aiocoap's, so its deadline is not trusted to the second
+RETRANSMIT_POLL_S = 0.25
+
+
+def handshake_deadline(time_scale: float) -> float:
+    """Seconds AT+QCOAPOPEN waits for the DTLS handshake before it reports -9."""
+    return max(HANDSHAKE_TIMEOUT_S * time_scale, HANDSHAKE_FLOOR_S)
 
 
 class DtlsHandshakeError(Exception):
@@ -93,7 +105,9 @@ class DtlsLink:
     def _on_datagram(self, data: bytes) -> None:
         if self._session is None:
             return
-        self._dtls.handleMessage(self._session, data)
+        # a private copy: DTLSSocket passes the object's own buffer to tinydtls, which
+        # decrypts in place (it would rewrite an immutable bytes object someone else holds)
+        self._dtls.handleMessage(self._session, bytearray(data))
         self._schedule()
 
     def _schedule(self) -> None:
@@ -106,7 +120,7 @@ class DtlsLink:
         when = self._dtls.checkRetransmit() / TICKS_PER_SECOND
         if when == 0:
             return
-        delay = max(0.0, when - (time.time() - _CLOCK_OFFSET))
+        delay = min(max(0.0, when - (time.time() - _CLOCK_OFFSET)), RETRANSMIT_POLL_S)
         self._timer = asyncio.get_running_loop().call_later(delay, self._schedule)
 
     def send(self, data: bytes) -> None:
@@ -116,12 +130,19 @@ class DtlsLink:
             self._dtls.write(self._session, data)
 
     def close(self, graceful: bool = True) -> None:
-        """close_notify (if graceful), then break the DTLSSocket references in a safe order."""
+        """graceful (AT+QCOAPCLOSE of a connected session): close_notify, then forget the peer.
+
+        Not graceful (a failed handshake, the network gone): nothing more on the wire. The UDP
+        link is closed first, because tinydtls itself sends a close_notify when a peer is reset
+        or its context freed; with the link closed that alert goes nowhere.
+        """
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         ok = self._connected.done() and not self._connected.cancelled() and self._connected.exception() is None
-        if graceful and ok and self._session is not None:
+        if not graceful:
+            self._raw.close()
+        elif ok and self._session is not None:
             try:
                 self._dtls.close(self._session)
             except Exception:  # noqa: BLE001 - best effort close_notify

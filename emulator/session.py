@@ -14,7 +14,7 @@ from .coap_client import (
     CoapClient,
 )
 from .coap_engine import CoapEngine
-from .dtls_client import HANDSHAKE_TIMEOUT_S, DtlsHandshakeError, DtlsLink
+from .dtls_client import DtlsHandshakeError, DtlsLink, handshake_deadline
 from .link import DatagramLink
 from .module import Modem
 from .psk import parse_psk, psk_file_name
@@ -23,6 +23,7 @@ from .udp_link import UdpLink
 log = logging.getLogger(__name__)
 
 R_OK, R_IN_PROGRESS, R_NOT_ALLOWED, R_NETWORK, R_DNS, R_SOCKET, R_DTLS, R_OCCUPIED = 0, -2, -3, -4, -5, -7, -9, -10
+R_ACTIVATING, R_NO_MEMORY = -6, -8
 
 
 def _open_urc(cid: int, result: int) -> bytes:
@@ -39,10 +40,17 @@ def start_open(m: Modem, client: CoapClient, server: str, port: int) -> None:
         m.emit_urc(_open_urc(client.cid, R_IN_PROGRESS))
         return
     if client.status != STATUS_IDLE:
-        m.emit_urc(_open_urc(client.cid, R_OCCUPIED))
+        occupied = R_OK if m.config.faults.on("open-twice-accepted") else R_OCCUPIED
+        m.emit_urc(_open_urc(client.cid, occupied))
+        return
+    if m.state.cfun == 1 and client.settings.pdpcid in m.state.pdp_activating:
+        m.emit_urc(_open_urc(client.cid, R_ACTIVATING))  # the data call is being set up
         return
     if m.state.cfun != 1 or client.settings.pdpcid not in m.state.pdp_active:
         m.emit_urc(_open_urc(client.cid, R_NETWORK))
+        return
+    if m.config.faults.on("out-of-memory"):
+        m.emit_urc(_open_urc(client.cid, R_NO_MEMORY))  # no buffers left for another session
         return
     client.status, client.server, client.port = STATUS_OPENING, server, port
     client.task = asyncio.get_running_loop().create_task(_open(m, client))
@@ -70,16 +78,18 @@ async def _connect(m: Modem, client: CoapClient) -> int:
         infos = await loop.getaddrinfo(client.server, client.port, type=socket.SOCK_DGRAM)
     except (socket.gaierror, UnicodeError, OSError) as e:
         log.info("client %d: DNS %s: %s", client.cid, client.server, e)
-        return R_DNS
+        return R_SOCKET if m.config.faults.on("dns-error-as-socket-error") else R_DNS
     if not infos:
         return R_DNS
     family, _, _, _, addr = infos[0]
     psk = None
     if client.settings.dtls_enable:
+        # the SSL context must have DTLS enabled (AT+QSSLCFG="dtls",<ctx>,1) and ask for
+        # DTLS 1.2 ("dtlsversion" 1: tinydtls speaks nothing else), and the PSK file must parse
         ssl = m.state.ssl[client.settings.dtls_ctx]
         content = m.ufs.read(psk_file_name(client.settings.dtls_ctx))
         psk = parse_psk(content) if content is not None else None
-        if psk is None or ssl.dtls_version != 1:
+        if psk is None or ssl.dtls != 1 or ssl.dtls_version != 1:
             return R_DTLS
     client.status = STATUS_CONNECTING
     engine = CoapEngine(client.cid, lambda b: None, m.emit_urc, m.config.faults, m.config.time_scale)
@@ -94,13 +104,15 @@ async def _connect(m: Modem, client: CoapClient) -> int:
         dtls_link = DtlsLink(raw, psk, engine.on_datagram, m.config.faults.on("dtls-plaintext"))
         client.link = link = dtls_link
         try:
-            await dtls_link.handshake(m.config.scaled(HANDSHAKE_TIMEOUT_S))
+            await dtls_link.handshake(handshake_deadline(m.config.time_scale))
         except DtlsHandshakeError as e:
             log.info("client %d: DTLS: %s", client.cid, e)
             return R_DTLS
     engine.send_bytes = link.send
     client.engine = engine
     client.status = STATUS_CONNECTED
+    if m.config.faults.on("urc-flood"):
+        engine.start_flood()
     return R_OK
 
 
@@ -121,6 +133,6 @@ async def _close(m: Modem, client: CoapClient) -> None:
         client.engine.shutdown()
     await asyncio.sleep(0)  # status 4 is observable for one loop turn
     if client.link is not None:
-        client.link.close(graceful=True)
+        client.link.close(graceful=not m.config.faults.on("close-no-close-notify"))
     client.link, client.engine, client.status, client.task = None, None, STATUS_IDLE, None
     m.emit_urc(_close_urc(client.cid, R_OK))

@@ -22,7 +22,9 @@ def qcoapind(cid: int, mid: int, k: int) -> bytes:
     return line(f"+QCOAPIND: {cid},0,{mid},{k},0")
 
 
-def _option_field(number: int, value: bytes) -> str:
+def _option_field(number: int, value: bytes, faults: Faults) -> str:
+    if faults.on("recv-option-quoting"):
+        return '"' + value.decode("utf-8", "surrogateescape") + '"'  # every value as raw text, any format
     d = OPTION_TABLE.get(number)
     if d is None or d.fmt is OptFormat.OPAQUE:
         return value.hex().upper()
@@ -39,13 +41,13 @@ def qcoaprecv(cid: int, msg: aiocoap.Message, faults: Faults) -> bytes:
         str(cid),
         str(msg.mid),
         str(code) if faults.on("recv-code-as-number") else code_text(code),
-        str(len(msg.token)),
+        str(len(msg.token) * (2 if faults.on("recv-tkl-hex-digits") else 1)),
         msg.token.hex().upper(),
     ]
     opts = list(msg.opt.option_list())
     fields.append(str(len(opts)))
     for o in opts:
-        fields += [str(int(o.number)), _option_field(int(o.number), o.encode())]
+        fields += [str(int(o.number)), _option_field(int(o.number), o.encode(), faults)]
     n = len(msg.payload) + (1 if faults.on("recv-length-off-by-one") else 0)
     fields.append(str(n))
     head = ("+QCOAPRECV: " + ",".join(fields)).encode("utf-8", "surrogateescape")

@@ -31,6 +31,11 @@ class Capture:
         with self._cond:
             self._cond.notify_all()
 
+    def held(self) -> threading.Condition:
+        """The capture's re-entrant lock: while it is held no waiter looks at the records, so a
+        record can be appended and then completed (DTLS decryption) before anyone sees it."""
+        return self._cond
+
     def snapshot(self) -> list[Datagram]:
         with self._cond:
             return list(self._items)

@@ -104,7 +104,14 @@ class DtlsPeer:
 
     # driven by the server loop
     def handle(self, wire: bytes) -> None:
-        self.ctx.handleMessage(self.session, wire)
+        """Feed one datagram to tinydtls, on a private copy.
+
+        DTLSSocket hands the buffer of the object it is given to dtls_handle_message() as
+        ``uint8 *`` without copying, and tinydtls decrypts application records in place:
+        given the recorded ``bytes`` it would overwrite the capture's ciphertext with the
+        plaintext (that is what made captured type-23 records look "readable").
+        """
+        self.ctx.handleMessage(self.session, bytearray(wire))
 
     def write(self, plaintext: bytes) -> int:
         if not self.connected:

@@ -63,6 +63,8 @@ class ReferenceServer:
         self._outstanding: dict[tuple[Peer, int], Datagram] = {}
         self._tokens: dict[tuple[Peer, bytes], Datagram] = {}
         self._events: list[DtlsEvent] = []
+        self._ignores: list[tuple[Callable[[bytes], bool], int]] = []
+        self._ignored: list[Datagram] = []
         self._mid = random.randrange(0x10000)
         self._dtls: dict[Peer, DtlsPeer] = {}
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
@@ -170,6 +172,8 @@ class ReferenceServer:
             self._outstanding.clear()
             self._tokens.clear()
             self._events.clear()
+            self._ignores.clear()
+            self._ignored.clear()
         self._call(self._cancel_scheduled_sends)
         return self.capture.clear()
 
@@ -237,6 +241,18 @@ class ReferenceServer:
             return next((e for e in self.dtls_events if predicate(e)), None)
 
         return self.capture.wait_until(found, timeout, "DTLS event")
+
+    def ignore_dtls(self, count: int = 1, predicate: Callable[[bytes], bool] = is_client_hello) -> None:
+        """Record, but do not hand to tinydtls, the next `count` datagrams whose wire matches
+        (default: a ClientHello): a lost flight, so the peer must retransmit it."""
+        with self._lock:
+            self._ignores.append((predicate, count))
+
+    @property
+    def dtls_ignored(self) -> list[Datagram]:
+        """The datagrams ignore_dtls() kept from tinydtls, in order."""
+        with self._lock:
+            return list(self._ignored)
 
     def dtls_connected(self, peer: Peer) -> bool:
         return self._call(lambda: bool(self._dtls.get(tuple(peer)) and self._dtls[tuple(peer)].connected))
@@ -336,9 +352,9 @@ class ReferenceServer:
                     ktime = sec + nsec / 1e9
             peer: Peer = (addr[0], addr[1])
             dgram = Datagram("rx", now, peer, bytes(view[:n]), kernel_time=ktime, is_dtls=self.is_dtls)
-            if not self.is_dtls:
+            if not self.is_dtls:  # DTLS: appended by _handle_dtls, once tinydtls has seen it
                 self._match_reply(dgram)
-            self.capture.append(dgram, notify=False)
+                self.capture.append(dgram, notify=False)
             if peer not in self._peers:
                 with self._lock:
                     self._peers[peer] = None
@@ -452,6 +468,41 @@ class ReferenceServer:
 
     # ---- DTLS plumbing (loop thread only) --------------------------------------------
     def _handle_dtls(self, dgram: Datagram) -> None:
+        """Record the datagram and hand a copy to the peer's tinydtls session.
+
+        The record joins the capture here, not in _drain, and with the capture held until
+        tinydtls is done with it: Capture.wait_count looks at each record once, so a waiter
+        that saw it before its plaintext was set would never match it on its plaintext.
+        Records sent meanwhile (the handshake's answers, a reply) still join before sendto.
+        """
+        with self.capture.held():
+            self.capture.append(dgram, notify=False)
+            try:
+                if self._take_ignore(dgram):
+                    self.capture.emit(dgram)
+                    return
+                self._handle_dtls_session(dgram)
+            finally:
+                self.capture.notify()
+
+    def _take_ignore(self, dgram: Datagram) -> bool:
+        with self._lock:
+            ignores = list(self._ignores)
+        for predicate, _ in ignores:  # outside the lock: a predicate is test code
+            if predicate(dgram.wire):
+                with self._lock:
+                    for i, (p, left) in enumerate(self._ignores):
+                        if p is predicate:
+                            if left <= 1:
+                                del self._ignores[i]
+                            else:
+                                self._ignores[i] = (p, left - 1)
+                            break
+                    self._ignored.append(dgram)
+                return True
+        return False
+
+    def _handle_dtls_session(self, dgram: Datagram) -> None:
         peer = dgram.peer
         session = self._dtls.get(peer)
         if session is not None and (session.failed or (session.connected and is_client_hello(dgram.wire))):

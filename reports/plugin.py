@@ -21,6 +21,7 @@ import pytest
 from fixtures.evidence import EVIDENCE_KEY, RUN_INFO_KEY
 
 from . import html_evidence, html_sections, results
+from .paths import report_dir
 from .evidence_codec import serialise_evidence, serialise_run_info, test_meta
 from .results import SCHEMA, TestRecord
 from .text import h
@@ -53,12 +54,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="base name of the report files (default: report)")
 
 
-def _report_dir(config: pytest.Config) -> Path:
-    opt = config.getoption("report_dir")
-    path = Path(opt) if opt else config.rootpath / "reports" / "out"
-    return path if path.is_absolute() else Path(config.invocation_params.dir) / path
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """tryfirst: the html and junitxml plugins read their paths in their own pytest_configure."""
@@ -66,7 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     if hasattr(config, "workerinput"):
         return  # workers write nothing; the controller's options already carry the paths
-    out = _report_dir(config)
+    out = report_dir(config)
     name = config.getoption("report_name")
     out.mkdir(parents=True, exist_ok=True)
     if hasattr(config.option, "htmlpath") and not config.option.htmlpath:

@@ -76,7 +76,8 @@ def cfg_malformed_cases() -> list[WriteCase]:
         if setting.all_or_none and len(values) > 1:
             variants["only-first-value"] = ",".join([head, "0", values[0]])
         for name, line in variants.items():
-            cases.append(WriteCase(f"{k}-{name}-rejected", line, False, ("CFG-MALFORMED",)))
+            reqs = ("CFG-MALFORMED", "CFG-TRANS-BOTH") if name == "only-first-value" else ("CFG-MALFORMED",)
+            cases.append(WriteCase(f"{k}-{name}-rejected", line, False, reqs))
     cases.append(WriteCase("unknown-keyword-rejected", 'AT+QCOAPCFG="pdpctx",0,1', False,
                            ("CFG-MALFORMED",)))
     cases.append(WriteCase("no-keyword-rejected", "AT+QCOAPCFG=0,1", False, ("CFG-MALFORMED",)))

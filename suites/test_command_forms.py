@@ -13,6 +13,7 @@ def _per_command(suffix: str) -> list[object]:
 
 
 @pytest.mark.parametrize("command", _per_command("TEST"))
+@pytest.mark.profile("smoke")
 def test_test_command_response(module: BG96, command: Command) -> None:
     """AT+<cmd>=? answers exactly the lines the document prints, then OK."""
     form = command.form(FormKind.TEST)

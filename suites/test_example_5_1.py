@@ -20,6 +20,7 @@ NON = 1
 @pytest.mark.req("EX-5.1", "OPEN-WRITE", "OPEN-READ", "HDR-TOKEN-AUTO", "OPT-WRITE-ADD", "SEND-BITMASK",
                  "URC-ACK-SENT", "URC-RECV-FORMAT", "CLOSE-WRITE", "T3-4.04")
 @pytest.mark.td("TD_COAP_CORE_06")
+@pytest.mark.profile("smoke")
 def test_example_5_1(module: BG96, client: int, server: ReferenceServer, evidence: Evidence) -> None:
     host, port = server.advertised
     server.on(Piggyback("4.04", b"Not Found", mid=1234), mtype=NON, uri_path="19")

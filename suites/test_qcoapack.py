@@ -13,6 +13,7 @@ GET = 1
 
 @pytest.mark.req("URC-ACK-CON", "URC-ACK-FORMAT", "T4-0")
 @pytest.mark.td("TD_COAP_CORE_01")
+@pytest.mark.profile("smoke")
 def test_con_acknowledged(module: BG96, opened: int, server: ReferenceServer, evidence: Evidence) -> None:
     """+QCOAPACK: <id>,0,<msgID>,0 once the ACK arrived, not before."""
     server.on(EmptyAck(), mtype=CON)

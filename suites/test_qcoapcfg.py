@@ -40,6 +40,7 @@ def test_dtls_query_default(fresh_module: BG96, evidence: Evidence) -> None:
 
 
 @pytest.mark.parametrize("case", [c.param() for c in cfg_write_cases()])
+@pytest.mark.profile("smoke", cases=["trans-timeout-61-rejected"])
 def test_write_bounds(module: BG96, client: int, case: WriteCase) -> None:
     """Each parameter at its bounds is accepted and reads back; just outside it is rejected."""
     response = module.command(case.line)

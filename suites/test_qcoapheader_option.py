@@ -36,6 +36,7 @@ def _header_cases() -> list[object]:
 
 @pytest.mark.req("HDR-RANGES")
 @pytest.mark.parametrize("line, accepted", _header_cases())
+@pytest.mark.profile("smoke", cases=["msgID-65536-rejected"])
 def test_header_bounds(module: BG96, client: int, line: str, accepted: bool) -> None:
     response = module.command(line)
     assert response.ok if accepted else response.rejected, f"{line}: {response.text!r}"
@@ -132,6 +133,7 @@ def _option_param_cases() -> list[object]:
 
 @pytest.mark.req("OPT-RANGES")
 @pytest.mark.parametrize("line, accepted", _option_param_cases())
+@pytest.mark.profile("smoke", cases=["opt_index-8-rejected"])
 def test_option_bounds(module: BG96, client: int, line: str, accepted: bool) -> None:
     response = module.command(line)
     try:

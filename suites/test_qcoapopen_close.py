@@ -85,6 +85,7 @@ def test_open_client_id_bounds(module: BG96, client: int, server: ReferenceServe
 
 @pytest.mark.req("OPEN-PORT-RANGE")
 @pytest.mark.parametrize("value, accepted", bound_ids(PORT))
+@pytest.mark.profile("smoke", cases=["port-65536-rejected"])
 def test_open_port_bounds(module: BG96, client: int, server: ReferenceServer, value: int, accepted: bool) -> None:
     host, _ = server.advertised
     response, result = module.open(client, host, value)
@@ -146,6 +147,7 @@ def test_open_close_within_maximum_response_time(module: BG96, client: int, serv
 
 @pytest.mark.req("CLOSE-CLIENTID-RANGE")
 @pytest.mark.parametrize("value, accepted", bound_ids(CLIENT_ID))
+@pytest.mark.profile("smoke", cases=["clientID-6-rejected"])
 def test_close_client_id_bounds(module: BG96, client: int, value: int, accepted: bool) -> None:
     response, result = module.close(value)
     if accepted:

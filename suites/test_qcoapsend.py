@@ -30,6 +30,7 @@ def send_line(module: BG96, line: str):
 
 @pytest.mark.req("SEND-RANGES")
 @pytest.mark.parametrize("fields, accepted", _cases())
+@pytest.mark.profile("smoke", cases=["udp-payload_length-1025-rejected"])
 def test_send_bounds(module: BG96, opened: int, server: ReferenceServer, fields: str, accepted: bool) -> None:
     is_next = received_after(server)
     line = fields.format(client=opened)

@@ -27,7 +27,7 @@ def test_message_type_on_the_wire(module: BG96, opened: int, server: ReferenceSe
     empty = mtype in (ACK, RST)
     module.header(opened, 4321, 0, 0 if empty else 2, "" if empty else "A0A1")
     _, d = send_and_capture(module, server, opened, mtype, 0 if empty else GET, evidence=evidence)
-    assert header_fields(d.wire) == (1, mtype, 0 if empty else 2, 0 if empty else GET, 4321)
+    assert header_fields(d.plaintext) == (1, mtype, 0 if empty else 2, 0 if empty else GET, 4321)
 
 
 def _code_cases() -> list[object]:
@@ -43,7 +43,7 @@ def test_code_value_on_the_wire(module: BG96, opened: int, server: ReferenceServ
     empty = code.value == 0
     module.header(opened, 100 + code.value, 0, 0 if empty else 1, "" if empty else "5A")
     _, d = send_and_capture(module, server, opened, ACK if empty else NON, code.value, evidence=evidence)
-    assert d.wire[1] == code.value
+    assert d.plaintext[1] == code.value
     assert d.message is not None and d.message.code_text == code.text
 
 
@@ -53,7 +53,7 @@ def test_message_id_in_network_byte_order(module: BG96, opened: int, server: Ref
                                           evidence: Evidence, mid: int) -> None:
     module.header(opened, mid, 0, 1, "01")
     _, d = send_and_capture(module, server, opened, NON, GET, evidence=evidence)
-    assert d.wire[2:4] == mid.to_bytes(2, "big")
+    assert d.plaintext[2:4] == mid.to_bytes(2, "big")
 
 
 @pytest.mark.req("HDR-TOKEN-GIVEN", "SEND-HEADER-VERSION")
@@ -65,8 +65,8 @@ def test_token_mode0_exact_bytes(module: BG96, opened: int, server: ReferenceSer
     token = bytes(0xD0 + i for i in range(tkl))
     module.header(opened, 77, 0, tkl, token.hex().upper())
     _, d = send_and_capture(module, server, opened, NON, GET, evidence=evidence)
-    assert d.wire[0] & 0x0F == tkl
-    assert d.wire[4:4 + tkl] == token
+    assert d.plaintext[0] & 0x0F == tkl
+    assert d.plaintext[4:4 + tkl] == token
 
 
 @pytest.mark.req("HDR-TOKEN-AUTO")
@@ -77,9 +77,9 @@ def test_token_mode1_generated(module: BG96, opened: int, server: ReferenceServe
     for mid in (500, 501):
         module.header(opened, mid, 1)
         _, d = send_and_capture(module, server, opened, NON, GET, evidence=evidence)
-        tkl = d.wire[0] & 0x0F
+        tkl = d.plaintext[0] & 0x0F
         assert 1 <= tkl <= 8, f"generated TKL {tkl}"
-        tokens.append(d.wire[4:4 + tkl])
+        tokens.append(d.plaintext[4:4 + tkl])
     evidence.observe("HDR-TOKEN-AUTO-LENGTH", len(tokens[0]))
     assert tokens[0] != tokens[1], "two generated tokens are the same"
 
@@ -91,7 +91,7 @@ def test_message_id_of_next_message_without_header(module: BG96, opened: int, se
     module.header(opened, 9000, 0, 1, "01")
     _, first = send_and_capture(module, server, opened, NON, GET)
     _, second = send_and_capture(module, server, opened, NON, GET)
-    first_mid, second_mid = header_fields(first.wire)[4], header_fields(second.wire)[4]
+    first_mid, second_mid = header_fields(first.plaintext)[4], header_fields(second.plaintext)[4]
     evidence.observe("HDR-MSGID-NEXT", f"{first_mid} then {second_mid}")
     assert first_mid == 9000
 
@@ -114,5 +114,5 @@ def test_send_con_post_byte_for_byte(module: BG96, opened: int, server: Referenc
     reference = build(CON, POST, 1234, bytes.fromhex("A0A1"), [(11, b"19"), (12, bytes([40]))], b"Hello")
     assert expected == reference, "the hand-written datagram and aiocoap's encoding agree"
     table = evidence.table("AT+QCOAPSEND=0,0,2,3,5 on the wire", ("", "bytes"))
-    table.rows += [("expected", expected.hex(" ").upper()), ("captured", d.wire.hex(" ").upper())]
-    assert d.wire == expected
+    table.rows += [("expected", expected.hex(" ").upper()), ("captured", d.plaintext.hex(" ").upper())]
+    assert d.plaintext == expected

@@ -53,7 +53,7 @@ def test_option_encoding_at_table2_bounds(module: BG96, opened: int, server: Ref
     _, d = send_and_capture(module, server, opened, NON, GET, 1, evidence=evidence)
     assert d.message is not None
     assert d.message.options == [(option.number, wire_value)]
-    assert d.wire == reference_datagram(600, [(option.number, wire_value)])
+    assert d.plaintext == reference_datagram(600, [(option.number, wire_value)])
 
 
 @pytest.mark.req("OPT-EXTENDED", "T2-35")
@@ -65,8 +65,8 @@ def test_proxy_uri_1034_bytes_uses_both_extended_forms(module: BG96, opened: int
     assert module.option(opened, 0, 35, value).ok
     _, d = send_and_capture(module, server, opened, NON, GET, 1, evidence=evidence)
     option_start = 4 + 2
-    assert d.wire[option_start:option_start + 4] == bytes([0xDE, 35 - 13]) + (1034 - 269).to_bytes(2, "big")
-    assert d.wire[option_start + 4:] == value.encode()
+    assert d.plaintext[option_start:option_start + 4] == bytes([0xDE, 35 - 13]) + (1034 - 269).to_bytes(2, "big")
+    assert d.plaintext[option_start + 4:] == value.encode()
 
 
 @pytest.mark.req("OPT-WIRE-ORDER")

@@ -34,7 +34,7 @@ def test_payload_with_length(module: BG96, opened: int, server: ReferenceServer,
     payload = payload_of(length, binary)
     assert module.header(opened, 700, 0, 2, TOKEN).ok
     _, d = send_and_capture(module, server, opened, NON, POST, 0, payload, evidence=evidence)
-    assert after_header(d.wire) == (b"\xff" + payload if payload else b"")
+    assert after_header(d.plaintext) == (b"\xff" + payload if payload else b"")
 
 
 @pytest.mark.req("SEND-CTRLZ", "SEND-PAYLOAD-MARKER")
@@ -46,7 +46,7 @@ def test_payload_ended_by_ctrl_z(module: BG96, opened: int, server: ReferenceSer
     assert module.header(opened, 701, 0, 2, TOKEN).ok
     _, d = send_and_capture(module, server, opened, NON, POST, 0, payload, with_length=False,
                             evidence=evidence)
-    assert after_header(d.wire) == (b"\xff" + payload if payload else b"")
+    assert after_header(d.plaintext) == (b"\xff" + payload if payload else b"")
 
 
 @pytest.mark.req("SEND-MAX-PAYLOAD", "SEND-RANGES")

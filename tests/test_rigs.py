@@ -1,0 +1,261 @@
+"""Rig files, rig lists and runs on them: what a bench or a lab job gets from ``--rig``.
+
+The end-to-end tests start pytest in a subprocess exactly as a lab job does, against emulators
+(the bundled one, started here by hand, or by the fixtures), and read the JSON results.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from fixtures.emulator_process import EmulatorProcess, start_emulator
+from fixtures.rig import (RigConfig, build_rig, check_rig_set, file_values, load_rig_file,
+                          load_rig_list)
+
+ROOT = Path(__file__).resolve().parent.parent
+RIGS = ROOT / "rigs"
+#: The suites use no hypothesis; its plugin's import at the summary costs seconds per inner run.
+NO_HYPOTHESIS = "no:hypothesispytest"
+
+
+# -- a pytest run in a subprocess ----------------------------------------------------------------
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    report_dir: Path
+    name: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def results(self) -> dict[str, Any]:
+        return json.loads((self.report_dir / f"{self.name}.json").read_text())
+
+
+def run_pytest(args: list[str], report_dir: Path, name: str = "run", timeout: float = 180.0) -> Run:
+    """``python -m pytest <args>`` from the project root with the reports in ``report_dir``.
+
+    The outer run's xdist and pytest variables are dropped: the inner run is what a user starts
+    by hand, not a worker of this one.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS"))}
+    cmd = [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-p", NO_HYPOTHESIS,
+           "--report-dir", str(report_dir), "--report-name", name]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return Run(done.returncode, done.stdout, done.stderr, report_dir, name)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# -- rig files: values, defaults, overrides ---------------------------------------------------
+def test_bench_rig_file_gives_every_value() -> None:
+    rig = load_rig_file(RIGS / "bench1.toml", {})
+    assert rig == RigConfig(
+        name="bench1", dut_url="/dev/ttyUSB2", baudrate=115200, pdp_cid=1, apn="internet",
+        server_bind=("0.0.0.0", 5683), server_advertise=("203.0.113.7", 5683),
+        psk_identity="864508030012428", psk_key_hex="313233343446473839", time_scale=1.0,
+        at_grace=1.0, bring_up_timeout=60.0, registration_timeout=180.0, pdp_timeout=150.0,
+        timing_abs_tolerance=0.5, timing_rel_tolerance=0.05, exclude=(), emulator_args=(),
+        source=str(RIGS / "bench1.toml"))
+    assert not rig.uses_emulator
+
+
+def test_emulator_rig_file_and_emulator_defaults() -> None:
+    rig = load_rig_file(RIGS / "emulator.toml", {}, extra_emulator_args=("--fault", "no-dedup"))
+    assert rig.uses_emulator and rig.time_scale == 0.01
+    assert rig.emulator_args == ("--latency", "rigs/latency-bg96.json", "--fault", "no-dedup")
+    bare = build_rig({}, {})  # no file, no options: the emulator with its fast defaults
+    assert (bare.name, bare.time_scale, bare.at_grace, bare.timing_abs_tolerance) == ("emulator", 0.01, 0.5, 0.02)
+
+
+def test_hardware_defaults_where_the_file_is_silent(tmp_path: Path) -> None:
+    path = write(tmp_path / "lab7.toml", '[dut]\nurl = "hwgrep://2c7c:0296&n=3"\n')
+    rig = load_rig_file(path, {})
+    assert (rig.name, rig.time_scale, rig.at_grace, rig.timing_abs_tolerance) == ("lab7", 1.0, 1.0, 0.5)
+
+
+def test_command_line_values_override_the_file() -> None:
+    file = file_values({"dut": {"url": "/dev/ttyUSB2", "baudrate": 9600}, "timing": {"at_grace": 1.0},
+                        "network": {"apn": "file-apn"}}, "bench.toml")
+    rig = build_rig(file, {"at_grace": 2.5, "apn": "cli-apn"}, "bench.toml")
+    assert (rig.at_grace, rig.apn, rig.baudrate, rig.dut_url) == (2.5, "cli-apn", 9600, "/dev/ttyUSB2")
+
+
+# -- bad rig files ------------------------------------------------------------------------------
+def test_wrong_key_names_the_key_and_the_file(tmp_path: Path) -> None:
+    """The issue's case, end to end: pytest stops before collecting, naming key and file."""
+    path = write(tmp_path / "bench9.toml", '[dut]\nurl = "/dev/ttyUSB2"\nbaud_rate = 115200\n')
+    run = run_pytest(["suites", "--rig", str(path), "--collect-only", "-q"], tmp_path / "out")
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.output
+    assert "'dut.baud_rate'" in run.stderr and str(path) in run.stderr, run.stderr
+    assert "did you mean 'dut.baudrate'" in run.stderr
+
+
+@pytest.mark.parametrize("text, key, says", [
+    ('nmae = "x"\n', "nmae", "unknown key"),
+    ('[dut]\nbaudrate = "fast"\n', "dut.baudrate", "must be an integer"),
+    ('[dut]\ntime_scale = true\n', "dut.time_scale", "must be a number"),
+    ('[dut]\nurl = "sockt://127.0.0.1:7777"\n', "dut.url", "no pyserial URL handler"),
+    ('[network]\npdp_cid = 17\n', "network.pdp_cid", "1..16"),
+    ('[server]\nbind = "127.0.0.1:70000"\n', "server.bind", "outside 0..65535"),
+    ('[server]\nadvertise = "198.51.100.1:0"\n', "server.advertise", "outside 1..65535"),
+    ('[dtls]\npsk_key_hex = "12345G"\n', "dtls.psk_key_hex", "hex digits"),
+    ('[timing]\nrelative_tolerance = 1.5\n', "timing.relative_tolerance", "fraction"),
+    ('[suites]\nexclude = "slow"\n', "suites.exclude", "list of strings"),
+    ('dut = "/dev/ttyUSB2"\n', "dut", "must be a table"),
+    ('[dut]\nurl = "/dev/ttyUSB2"\n[server]\nbind = "0.0.0.0:5683"\n', "server.advertise", "is missing"),
+], ids=["unknown", "type", "bool-for-number", "url-scheme", "pdp-range", "port-range", "advertise-port",
+        "hex-key", "fraction", "list", "section", "advertise-missing"])
+def test_bad_value_names_the_key_and_the_file(tmp_path: Path, text: str, key: str, says: str) -> None:
+    path = write(tmp_path / "rig.toml", text)
+    with pytest.raises(pytest.UsageError) as info:
+        load_rig_file(path, {})
+    message = str(info.value)
+    assert f"'{key}'" in message and str(path) in message and says in message, message
+
+
+def test_unreadable_and_invalid_files_name_the_file(tmp_path: Path) -> None:
+    for path, says in ((tmp_path / "absent.toml", "cannot read"),
+                       (write(tmp_path / "broken.toml", "[dut\n"), "not valid TOML")):
+        with pytest.raises(pytest.UsageError, match=says) as info:
+            load_rig_file(path, {})
+        assert str(path) in str(info.value)
+
+
+def test_unknown_exclude_entry_names_the_key_and_the_file(tmp_path: Path) -> None:
+    """A typo in suites.exclude must not silently run (or leave out) everything."""
+    path = write(tmp_path / "typo.toml", '[suites]\nexclude = ["test_retransmision"]\n')
+    run = run_pytest(["suites", "--rig", str(path), "--collect-only", "-q"], tmp_path / "out")
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.output
+    assert "'suites.exclude'" in run.stderr and str(path) in run.stderr and "test_retransmision" in run.stderr
+
+
+# -- rig lists ----------------------------------------------------------------------------------
+def test_example_rig_lists_load() -> None:
+    emulators = load_rig_list(RIGS / "two-emulators.toml", {})
+    assert [r.name for r in emulators] == ["emulator-a", "emulator-b"]
+    assert all(r.uses_emulator and r.time_scale == 0.01 for r in emulators)
+    benches = load_rig_list(RIGS / "bench-pair.toml", {})
+    assert [(r.name, r.dut_url, r.server_bind[1]) for r in benches] == [
+        ("bench1", "/dev/ttyUSB2", 5683), ("bench2", "/dev/ttyUSB6", 5693)]
+    check_rig_set(benches, "bench-pair")
+
+
+@pytest.mark.parametrize("second, clash", [
+    ('name = "a"', "name"),
+    ('name = "b"\ndut.url = "/dev/ttyUSB2"\nserver.advertise = "198.51.100.1:5693"', "dut.url"),
+    ('name = "b"\ndut.url = "/dev/ttyUSB6"\nserver.bind = "0.0.0.0:5684"\n'
+     'server.advertise = "198.51.100.1:5684"', "server.bind port"),
+], ids=["same-name", "same-dut", "dtls-port-of-the-other"])
+def test_rigs_side_by_side_may_not_share_a_dut_or_a_port(tmp_path: Path, second: str, clash: str) -> None:
+    first = 'name = "a"\ndut.url = "/dev/ttyUSB2"\nserver.bind = "0.0.0.0:5683"\nserver.advertise = "198.51.100.1:5683"'
+    path = write(tmp_path / "pair.toml", f"[[rig]]\n{first}\n\n[[rig]]\n{second}\n")
+    with pytest.raises(pytest.UsageError, match=clash):
+        check_rig_set(load_rig_list(path, {}), str(path))
+
+
+def test_rig_list_needs_one_worker_per_rig(tmp_path: Path) -> None:
+    run = run_pytest(["suites", "--rig-list", str(RIGS / "two-emulators.toml"), "-n", "3",
+                      "--collect-only", "-q"], tmp_path / "out")
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR and "-n 2" in run.stderr, run.output
+
+
+def test_one_dut_is_not_shared_by_workers(tmp_path: Path) -> None:
+    run = run_pytest(["suites", "--dut", "socket://127.0.0.1:7777", "-n", "2", "--collect-only", "-q"],
+                     tmp_path / "out")
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR and "would share its AT port" in run.stderr, run.output
+
+
+# -- end to end ---------------------------------------------------------------------------------
+@pytest.fixture
+def hand_started_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
+    """``python -m emulator --tcp 127.0.0.1:0 --time-scale 0.01``, as a user starts it by hand."""
+    emulator = start_emulator("tcp", 0.01, log_path=tmp_path / "emulator.log")
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+def test_rig_file_on_socket_url_runs_the_smoke_profile(tmp_path: Path, hand_started_emulator: EmulatorProcess) -> None:
+    """A rig file pointing at socket:// to an emulator started by hand: the smoke profile end to end."""
+    rig = write(tmp_path / "socket-rig.toml", f'name = "socket-rig"\n[dut]\nurl = "{hand_started_emulator.url}"\n'
+                                              'time_scale = 0.01\n[timing]\nat_grace = 0.5\ntolerance = 0.02\n')
+    run = run_pytest(["suites", "--rig", str(rig), "--profile", "smoke"], tmp_path / "out", "smoke")
+    assert run.returncode == 0, run.output[-3000:]
+    results = run.results()
+    info = results["run"]["info"]
+    assert info["rig"] == ["socket-rig"] and info["dut_url"] == [hand_started_emulator.url]
+    assert info["profile"] == ["smoke"] and info["module"] == ["Quectel BG96"]
+    names = {t["nodeid"] for t in results["tests"]}
+    assert len(names) >= 12 and all(t["outcome"] == "passed" for t in results["tests"])
+    assert "suites/test_example_5_1.py::test_example_5_1" in names
+    assert not any("test_retransmission" in n for n in names), "smoke ran a retransmission test"
+
+
+def test_two_emulator_rigs_give_one_merged_report(tmp_path: Path) -> None:
+    """pytest -n 2 with two emulator rigs: one JSON and one HTML naming both rigs."""
+    run = run_pytest(["suites", "-n", "2", "--rig-list", str(RIGS / "two-emulators.toml"), "--profile", "smoke"],
+                     tmp_path / "out", "two-rigs")
+    assert run.returncode == 0, run.output[-3000:]
+    results = run.results()
+    info = results["run"]["info"]
+    assert sorted(info["rig"]) == ["emulator-a", "emulator-b"]
+    assert sorted(info["rig_worker"]) == ["gw0: emulator-a", "gw1: emulator-b"]
+    assert len(info["dut_url"]) == 2 and len(info["reference_server"]) == 2  # a DUT and a port each
+    assert {t["worker"] for t in results["tests"]} == {"gw0", "gw1"}
+    assert all(t["outcome"] == "passed" for t in results["tests"]) and results["complete"]
+    html = (tmp_path / "out" / "two-rigs.html").read_text()
+    assert "emulator-a" in html and "emulator-b" in html
+
+
+def test_rig_exclusions_are_deselected_and_reported(tmp_path: Path) -> None:
+    rig = write(tmp_path / "no-retrans.toml", '[suites]\nexclude = ["test_retransmission", "slow", "test_qcoapack.py"]\n')
+    run = run_pytest(["suites", "--rig", str(rig), "--collect-only", "-q"], tmp_path / "out")
+    assert run.returncode == 0, run.output[-3000:]
+    collected = [line for line in run.stdout.splitlines() if line.startswith("suites/")]
+    assert collected and not any("test_retransmission.py" in n or "test_qcoapack.py" in n for n in collected)
+    assert "excluded on the rig: test_retransmission (" in run.stdout and "test_qcoapack (" in run.stdout
+
+
+def test_latency_profile_keeps_the_hardware_path_timeouts(tmp_path: Path) -> None:
+    """The emulator with the measured BG96 response times: the waits the suites derive from the
+    document (maximum response time + grace) still hold, and the latencies really applied."""
+    latency = {k.upper(): v / 1000.0 for k, v in json.loads((RIGS / "latency-bg96.json").read_text()).items()}
+    run = run_pytest(["suites/test_command_forms.py", "suites/test_example_5_1.py", "suites/test_qcoapcfg.py",
+                      "suites/test_qcoapopen_close.py", "suites/test_qcoapack.py",
+                      "-k", "maximum_response_time or example_5_1 or con_acknowledged",
+                      "--emulator-arg=--latency", "--emulator-arg=rigs/latency-bg96.json"],
+                     tmp_path / "out", "latency")
+    assert run.returncode == 0, run.output[-3000:]
+    results = run.results()
+    assert len(results["tests"]) >= 10 and all(t["outcome"] == "passed" for t in results["tests"])
+    measured = {row["command"]: row for row in results["response_times"]}
+    assert {"AT+QCOAPCFG", "AT+QCOAPOPEN", "AT+QCOAPSEND"} <= set(measured)
+    for command, row in measured.items():
+        assert row["min"] >= latency.get(command, latency["DEFAULT"]) * 0.95, f"{command}: latency not applied"
+        assert row["over"] == 0, f"{command}: over its documented maximum with the latency profile"
+
+
+def test_readme_documents_every_rig_key() -> None:
+    from fixtures.rig import KEYS
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Bench rigs, profiles and lab CI"):]
+    missing = [k.path for k in KEYS if f"`{k.path}`" not in section]
+    assert not missing, f"rig keys missing from the README: {missing}"
+    assert all(f"`{k.option}`" in section for k in KEYS if k.option)
