@@ -9,6 +9,7 @@ pytest_plugins = [
     "fixtures.coap",  # an opened client
     "fixtures.relay",  # the impairment relay between the DUT and the server
     "fixtures.recovery",  # recover a DUT that stopped answering; OPEN/CLOSE result times
+    "fixtures.ordering",  # under xdist, the longest tests first
     "fixtures.timeouts",  # an overall time limit per test, from the rig and the CoAP timing
     "reports.plugin",  # HTML, JSON, JUnit, traceability, errata
 ]

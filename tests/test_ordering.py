@@ -1,0 +1,22 @@
+"""The xdist ordering: each worker's first share gets a fair part of the estimated time."""
+from __future__ import annotations
+
+import pytest
+
+from fixtures.ordering import balanced_order, worksteal_shares
+
+
+@pytest.mark.parametrize("count, workers", [(10, 4), (652, 4), (3, 2), (7, 7)])
+def test_shares_match_xdist_worksteal(count: int, workers: int) -> None:
+    shares = worksteal_shares(count, workers)
+    assert sum(shares) == count and max(shares) - min(shares) <= 1
+
+
+def test_long_tests_land_in_different_shares() -> None:
+    durations = [0.1] * 40 + [27.0, 21.0, 15.0, 14.0]  # the four long ones collected last
+    order = balanced_order(durations, 4)
+    assert sorted(order) == list(range(len(durations)))  # a permutation: nothing lost or doubled
+    shares = worksteal_shares(len(durations), 4)
+    starts = [sum(shares[:i]) for i in range(4)]
+    per_share = [sum(durations[j] for j in order[s:s + n]) for s, n in zip(starts, shares)]
+    assert max(per_share) < 28.5, per_share  # each long test in its own share
