@@ -5,6 +5,7 @@ Nothing here restates the document: ranges, defaults and keywords come from ``sp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import pytest
 
@@ -28,6 +29,13 @@ class WriteCase:
 
 def verdict_word(accepted: bool) -> str:
     return "accepted" if accepted else "rejected"
+
+
+def bound_params(param: Parameter, build: Callable[[int], object] = lambda value: value) -> list[object]:
+    """``(build(value), accepted)`` at each bound of ``param`` and just outside it, with readable
+    ids such as ``port-65536-rejected``."""
+    return [pytest.param(build(value), accepted, id=f"{param.name}-{value}-{verdict_word(accepted)}")
+            for value, accepted in param.boundary_cases]
 
 
 def _valid_values(setting: CfgSetting) -> list[int]:
@@ -81,21 +89,4 @@ def cfg_malformed_cases() -> list[WriteCase]:
     cases.append(WriteCase("unknown-keyword-rejected", 'AT+QCOAPCFG="pdpctx",0,1', False,
                            ("CFG-MALFORMED",)))
     cases.append(WriteCase("no-keyword-rejected", "AT+QCOAPCFG=0,1", False, ("CFG-MALFORMED",)))
-    return cases
-
-
-def int_bound_cases(command: str, params: list[tuple[Parameter, list[str]]], template: list[str],
-                    requirement: str) -> list[WriteCase]:
-    """For a command whose parameters are all integers: each one at its bounds, the rest valid.
-
-    ``params`` pairs each parameter with its position in ``template`` (a valid line's fields).
-    """
-    cases: list[WriteCase] = []
-    for index, (param, _) in enumerate(params):
-        for value, accepted in param.boundary_cases:
-            fields = list(template)
-            fields[index] = str(value)
-            cases.append(WriteCase(
-                f"{param.name}-{value}-{verdict_word(accepted)}",
-                f"{command}=" + ",".join(fields), accepted, (requirement,)))
     return cases

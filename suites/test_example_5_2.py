@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import pytest
 
-from dut import BG96, AckUrc
+from dut import BG96
 from fixtures.coap import datagram_timeout
 from fixtures.dtls import (APPLICATION_DATA, DTLS_1_2, PSK_CONTEXT, application_records, checksum_matches,
                            cipher_suite_name, client_hellos, hello_version, negotiated_cipher_suite, plaintext_leaks,
                            psk_file_name, qfupl_checksum, record_problems, record_table, rig_psk)
 from fixtures.evidence import Evidence
 from fixtures.rig import RigConfig
-from reference_server import Piggyback, ReferenceServer
+from reference_server import ReferenceServer
 from reference_server.dtls_server import CODE_CLOSE_NOTIFY, EVENT_CONNECTED, LEVEL_NOALERT, LEVEL_WARNING
 
-NON = 1
+from . import examples
+
 #: what example 5.2 prints for its own PSK file (ERRATUM-QFUPL-CHECKSUM: it is not that file's checksum)
 PRINTED_QFUPL = (34, "2802")
 
@@ -38,10 +39,9 @@ def test_example_5_2(module: BG96, client: int, dtls_server: ReferenceServer, ri
     psk = rig_psk(rig)
     content = psk.file_content
     host, port = server.advertised
-    server.on(Piggyback("4.04", b"Not Found", mid=1234), mtype=NON, uri_path="19")
+    examples.script_not_found(server)
 
-    assert module.command('AT+QCOAPCFG="pdpcid",0,1').ok
-    assert module.command('AT+QCOAPCFG="trans",0,4,5').ok
+    examples.configure(module)
     assert module.command(f'AT+QCOAPCFG="dtls",0,1,{PSK_CONTEXT}').ok
     assert module.command(f'AT+QSSLCFG="dtls",{PSK_CONTEXT},1').ok
     assert module.command(f'AT+QSSLCFG="dtlsversion",{PSK_CONTEXT},1').ok
@@ -60,28 +60,10 @@ def test_example_5_2(module: BG96, client: int, dtls_server: ReferenceServer, ri
     response, result = module.open(0, host, port)
     assert response.ok and result is not None and (result.client, result.result) == (0, 0), (
         f"AT+QCOAPOPEN to {host}:{port}: {response.text!r}, {result}")
-    assert module.command("AT+QCOAPHEADER=0,1234,1").ok
-    assert module.command('AT+QCOAPOPTION=0,0,0,11,"19"').ok
-    assert module.command("AT+QCOAPOPTION=0,0,1,12,40").ok
-    response = module.at.send_data("AT+QCOAPSEND=0,1,2,1,20", b"Hello, CoAP Message!")
-    assert response.ok, response.text
-    assert module.wait_ack(0) == AckUrc(client=0, type=NON, mid=1234, result=0)
-
-    request = server.wait_for(lambda d: d.direction == "rx" and d.plaintext is not None, datagram_timeout(module))
-    m = request.message
-    assert m is not None
-    assert (m.mtype, m.code_text, m.mid, m.payload) == (NON, "0.02", 1234, b"Hello, CoAP Message!")
-    assert m.options == [(11, b"19")]  # <opt_bitmask> 1: index 0 only
-    assert 1 <= len(m.token) <= 8
+    request = examples.exchange(module, server)
     assert [(r.content_type, r.epoch) for r in request.dtls_records] == [(APPLICATION_DATA, 1)]
 
-    recv = module.wait_recv(0)
-    assert (recv.client, recv.mid, recv.code, recv.tkl) == (0, 1234, "4.04", len(m.token))
-    assert recv.token.upper() == m.token.hex().upper()
-    assert (recv.options, recv.payload_length, recv.payload) == ((), 9, b"Not Found")
-
-    response, result = module.close(0)
-    assert response.ok and result is not None and (result.client, result.result) == (0, 0)
+    examples.close(module)
     peer = request.peer
     server.wait_dtls_event(lambda e: e.peer == peer and (e.level, e.code) == (LEVEL_WARNING, CODE_CLOSE_NOTIFY),
                            datagram_timeout(module))

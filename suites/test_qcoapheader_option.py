@@ -9,6 +9,8 @@ from fixtures.evidence import Evidence
 from spec import OPTIONS, QCOAPHEADER, QCOAPOPTION, OptionDef, OptionFormat
 from spec.commands import CLIENT_ID, HEADER_MODE, MSG_ID, OPT_INDEX, OPTION_MODE, TKL
 
+from .cases import bound_params
+
 
 def token_hex(length: int) -> str:
     return "".join(f"{0xA0 + i:02X}" for i in range(max(length, 0)))
@@ -19,19 +21,10 @@ def header_line(client: int = 0, mid: int = 1234, mode: int = 0, tkl: int = 2) -
 
 
 def _header_cases() -> list[object]:
-    cases = []
-    for param, build in ((CLIENT_ID, lambda v: header_line(client=v)),
-                         (MSG_ID, lambda v: header_line(mid=v)),
-                         (HEADER_MODE, lambda v: header_line(mode=v)),
-                         (TKL, lambda v: header_line(tkl=v))):
-        for value, accepted in param.boundary_cases:
-            if param is TKL and value < 0:
-                line = 'AT+QCOAPHEADER=0,1234,0,-1,""'
-            else:
-                line = build(value)
-            cases.append(pytest.param(line, accepted,
-                                      id=f"{param.name}-{value}-{'accepted' if accepted else 'rejected'}"))
-    return cases
+    return [*bound_params(CLIENT_ID, lambda v: header_line(client=v)),
+            *bound_params(MSG_ID, lambda v: header_line(mid=v)),
+            *bound_params(HEADER_MODE, lambda v: header_line(mode=v)),
+            *bound_params(TKL, lambda v: header_line(tkl=v))]
 
 
 @pytest.mark.req("HDR-RANGES")
@@ -117,18 +110,9 @@ def test_option_value_length_bounds(module: BG96, client: int, option: OptionDef
 
 def _option_param_cases() -> list[object]:
     uri_path = next(o for o in OPTIONS if o.name == "Uri-Path")
-    cases = []
-    for value, accepted in CLIENT_ID.boundary_cases:
-        cases.append(pytest.param(option_line(uri_path, 2, client=value), accepted,
-                                  id=f"clientID-{value}-{'accepted' if accepted else 'rejected'}"))
-    for value, accepted in OPT_INDEX.boundary_cases:
-        cases.append(pytest.param(option_line(uri_path, 2, index=value), accepted,
-                                  id=f"opt_index-{value}-{'accepted' if accepted else 'rejected'}"))
-    for value, accepted in OPTION_MODE.boundary_cases:
-        line = (f"AT+QCOAPOPTION=0,{value},0" if value == 1 else
-                f'AT+QCOAPOPTION=0,{value},0,11,"ab"')
-        cases.append(pytest.param(line, accepted, id=f"mode-{value}-{'accepted' if accepted else 'rejected'}"))
-    return cases
+    return [*bound_params(CLIENT_ID, lambda v: option_line(uri_path, 2, client=v)),
+            *bound_params(OPT_INDEX, lambda v: option_line(uri_path, 2, index=v)),
+            *bound_params(OPTION_MODE, lambda v: f"AT+QCOAPOPTION=0,{v},0" if v == 1 else f'AT+QCOAPOPTION=0,{v},0,11,"ab"')]
 
 
 @pytest.mark.req("OPT-RANGES")

@@ -9,6 +9,8 @@ from reference_server import ReferenceServer
 from spec import QCOAPCLOSE, QCOAPOPEN, STATUS_VALUES
 from spec.commands import CLIENT_ID, COAP_SERVER, PORT
 
+from .cases import bound_params
+
 CONNECTED = next(k for k, v in STATUS_VALUES.items() if v == "CoAP client is connected")
 
 
@@ -19,12 +21,6 @@ def unresolvable_name(length: int) -> str:
     if body.endswith("."):
         body = body[:-1] + "a"
     return body + suffix
-
-
-def bound_ids(param, prefix: str = "") -> list[object]:
-    return [pytest.param(value, accepted, id=f"{prefix}{param.name}-{value}-"
-                         f"{'accepted' if accepted else 'rejected'}")
-            for value, accepted in param.boundary_cases]
 
 
 @pytest.mark.req("OPEN-WRITE", "OPEN-STATUS", "CLOSE-WRITE", "T4-0")
@@ -68,7 +64,7 @@ def test_read_with_no_client_open(module: BG96, client: int, evidence: Evidence)
 
 
 @pytest.mark.req("OPEN-CLIENTID-RANGE")
-@pytest.mark.parametrize("value, accepted", bound_ids(CLIENT_ID))
+@pytest.mark.parametrize("value, accepted", bound_params(CLIENT_ID))
 def test_open_client_id_bounds(module: BG96, client: int, server: ReferenceServer, value: int,
                                accepted: bool) -> None:
     host, port = server.advertised
@@ -84,7 +80,7 @@ def test_open_client_id_bounds(module: BG96, client: int, server: ReferenceServe
 
 
 @pytest.mark.req("OPEN-PORT-RANGE")
-@pytest.mark.parametrize("value, accepted", bound_ids(PORT))
+@pytest.mark.parametrize("value, accepted", bound_params(PORT))
 @pytest.mark.profile("smoke", cases=["port-65536-rejected"])
 def test_open_port_bounds(module: BG96, client: int, server: ReferenceServer, value: int, accepted: bool) -> None:
     host, _ = server.advertised
@@ -146,7 +142,7 @@ def test_open_close_within_maximum_response_time(module: BG96, client: int, serv
 
 
 @pytest.mark.req("CLOSE-CLIENTID-RANGE")
-@pytest.mark.parametrize("value, accepted", bound_ids(CLIENT_ID))
+@pytest.mark.parametrize("value, accepted", bound_params(CLIENT_ID))
 @pytest.mark.profile("smoke", cases=["clientID-6-rejected"])
 def test_close_client_id_bounds(module: BG96, client: int, value: int, accepted: bool) -> None:
     response, result = module.close(value)

@@ -10,16 +10,18 @@ from reference_server import ReferenceServer
 from spec import CODES_BY_VALUE
 from spec.commands import CLIENT_ID, MSG_TYPE, OPT_BITMASK, PAYLOAD_LENGTH
 
+from .cases import bound_params
+
 
 def _cases() -> list[object]:
-    cases = []
-    for param, position in ((MSG_TYPE, 1), (OPT_BITMASK, 3), (PAYLOAD_LENGTH, 4)):
-        for value, accepted in param.boundary_cases:
+    def line_with(position: int):
+        def build(value: int) -> str:
             fields = ["{client}", "1", "1", "0", "4"]
             fields[position] = str(value)
-            cases.append(pytest.param(",".join(fields), accepted,
-                                      id=f"{param.name}-{value}-{'accepted' if accepted else 'rejected'}"))
-    return cases
+            return ",".join(fields)
+        return build
+    return [*bound_params(MSG_TYPE, line_with(1)), *bound_params(OPT_BITMASK, line_with(3)),
+            *bound_params(PAYLOAD_LENGTH, line_with(4))]
 
 
 def send_line(module: BG96, line: str):
@@ -46,8 +48,7 @@ def test_send_bounds(module: BG96, opened: int, server: ReferenceServer, fields:
 
 
 @pytest.mark.req("SEND-RANGES")
-@pytest.mark.parametrize("value, accepted", [
-    pytest.param(v, a, id=f"clientID-{v}-{'accepted' if a else 'rejected'}") for v, a in CLIENT_ID.boundary_cases])
+@pytest.mark.parametrize("value, accepted", bound_params(CLIENT_ID))
 def test_send_client_id_bounds(module: BG96, client: int, server: ReferenceServer, value: int,
                                accepted: bool) -> None:
     host, port = server.advertised
