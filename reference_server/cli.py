@@ -71,13 +71,14 @@ def main(argv: Optional[Sequence[str]] = None, stop: Optional[threading.Event] =
     if args.pcap:
         writer = PcapWriter(args.pcap, server.bound)
         server.add_listener(writer.write)
+    if threading.current_thread() is threading.main_thread():
+        # before the ready line: whoever reads it may signal us at once
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
     host, port = server.bound
     print(f"REFERENCE-SERVER {'dtls' if psk else 'udp'} {host}:{port}", flush=True)
     if args.server_advertise:
         print(f"advertised as {args.server_advertise[0]}:{args.server_advertise[1]}", flush=True)
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
     try:
         stop.wait()
     finally:

@@ -22,6 +22,7 @@ class ScriptedPeer:
         self.url = f"socket://127.0.0.1:{self.port}"
         self._conn: socket.socket | None = None
         self._stop = threading.Event()
+        self._connected = threading.Event()
         self.connections = 0
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -34,6 +35,7 @@ class ScriptedPeer:
                 return
             self._conn = conn
             self.connections += 1
+            self._connected.set()
             buf = b""
             while True:
                 try:
@@ -52,7 +54,8 @@ class ScriptedPeer:
                         conn.sendall(chunk)
 
     def push(self, data: bytes) -> None:
-        """Send bytes unprompted (a URC)."""
+        """Send bytes unprompted (a URC), once the channel has connected."""
+        assert self._connected.wait(5), "the channel never connected"
         assert self._conn is not None
         self._conn.sendall(data)
 

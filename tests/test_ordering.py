@@ -20,3 +20,19 @@ def test_long_tests_land_in_different_shares() -> None:
     starts = [sum(shares[:i]) for i in range(4)]
     per_share = [sum(durations[j] for j in order[s:s + n]) for s, n in zip(starts, shares)]
     assert max(per_share) < 28.5, per_share  # each long test in its own share
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["pytest", "suites", "-n", "4", "--dist", "worksteal"], 4),
+    (["pytest", "suites", "-n", "4", "--dist=worksteal"], 4),
+    (["pytest", "suites", "-n", "4"], 0),
+])
+def test_workers_read_the_controllers_command_line(argv: list[str], expected: int) -> None:
+    """xdist resets -n and --dist in its workers: the ordering must read the controller's argv."""
+    from types import SimpleNamespace
+
+    from fixtures.ordering import worksteal_workers
+
+    config = SimpleNamespace(workerinput={"mainargv": argv, "workercount": 4})
+    assert worksteal_workers(config) == expected  # type: ignore[arg-type]
+    assert worksteal_workers(SimpleNamespace()) == 0  # type: ignore[arg-type]

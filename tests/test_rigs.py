@@ -79,7 +79,7 @@ def test_emulator_rig_file_and_emulator_defaults() -> None:
     assert rig.uses_emulator and rig.time_scale == 0.01
     assert rig.emulator_args == ("--latency", "rigs/latency-bg96.json", "--fault", "no-dedup")
     bare = build_rig({}, {})  # no file, no options: the emulator with its fast defaults
-    assert (bare.name, bare.time_scale, bare.at_grace, bare.timing_abs_tolerance) == ("emulator", 0.01, 0.5, 0.02)
+    assert (bare.name, bare.time_scale, bare.at_grace, bare.timing_abs_tolerance) == ("emulator", 0.01, 0.3, 0.02)
 
 
 def test_hardware_defaults_where_the_file_is_silent(tmp_path: Path) -> None:
