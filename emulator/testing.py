@@ -9,8 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL = re.compile(rb"\r\n(OK|ERROR|\+CME ERROR: [^\r]*)\r\n")
@@ -131,3 +133,13 @@ def lines_of(response: bytes) -> list[str]:
 
 
 
+
+
+@contextmanager
+def running_emulator(*args: str, time_scale: str = "0.01") -> Iterator[EmulatorProcess]:
+    """An emulator on a loopback TCP port for a test module; it must stop cleanly, no traceback."""
+    e = EmulatorProcess(["--tcp", "127.0.0.1:0", "--time-scale", time_scale, *args])
+    e.start()
+    yield e
+    assert e.stop() == 0
+    assert "Traceback" not in e.stderr_text()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulator.dtls_client import HANDSHAKE_FLOOR_S, HANDSHAKE_TIMEOUT_S, handshake_deadline
-from emulator.testing import AtClient, EmulatorProcess, final_of
+from emulator.testing import AtClient, EmulatorProcess, final_of, running_emulator
 from fixtures.dtls import (ALERT, application_records, client_hellos, plaintext_leaks, record_problems,
                            records_of)
 from reference_server import ReferenceServer
@@ -25,10 +25,8 @@ def start(args: list[str]) -> EmulatorProcess:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorProcess]:
-    e = start([])
-    yield e
-    assert e.stop() == 0
-    assert "Traceback" not in e.stderr_text()
+    with running_emulator() as e:
+        yield e
 
 
 @pytest.fixture(scope="module")

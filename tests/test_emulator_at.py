@@ -8,18 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator.testing import ROOT, AtClient, EmulatorProcess, final_of, lines_of
+from emulator.testing import ROOT, AtClient, EmulatorProcess, final_of, lines_of, running_emulator
 
 SCALE = "0.01"
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorProcess]:
-    e = EmulatorProcess(["--tcp", "127.0.0.1:0", "--time-scale", SCALE])
-    e.start()
-    yield e
-    assert e.stop() == 0
-    assert "Traceback" not in e.stderr_text()
+    with running_emulator(time_scale=SCALE) as e:
+        yield e
 
 
 @pytest.fixture

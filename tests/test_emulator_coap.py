@@ -12,18 +12,15 @@ from aiocoap.numbers.codes import Code
 from aiocoap.numbers.types import Type
 from aiocoap.optiontypes import StringOption, UintOption
 
-from emulator.testing import AtClient, EmulatorProcess, final_of, lines_of
+from emulator.testing import AtClient, EmulatorProcess, final_of, lines_of, running_emulator
 
 SCALE = "0.01"
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorProcess]:
-    e = EmulatorProcess(["--tcp", "127.0.0.1:0", "--time-scale", SCALE])
-    e.start()
-    yield e
-    assert e.stop() == 0
-    assert "Traceback" not in e.stderr_text()
+    with running_emulator(time_scale=SCALE) as e:
+        yield e
 
 
 class Peer:

@@ -11,7 +11,7 @@ import pytest
 from aiocoap.numbers.codes import Code
 from aiocoap.numbers.types import Type
 
-from emulator.testing import AtClient, EmulatorProcess, final_of
+from emulator.testing import AtClient, EmulatorProcess, final_of, running_emulator
 
 dtls = pytest.importorskip("DTLSSocket.dtls")
 
@@ -72,11 +72,8 @@ class DtlsServer(threading.Thread):
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorProcess]:
-    e = EmulatorProcess(["--tcp", "127.0.0.1:0", "--time-scale", "0.1"])
-    e.start()
-    yield e
-    assert e.stop() == 0
-    assert "Traceback" not in e.stderr_text()
+    with running_emulator(time_scale="0.1") as e:
+        yield e
 
 
 def prepare(e: EmulatorProcess, psk_content: bytes | None) -> AtClient:
