@@ -43,6 +43,7 @@ class AtFrontend:
         self.pending: list[bytes] = []
         self.restarting = False
         self.silent = False  # fault go-silent: a hung firmware writes nothing any more
+        self._info_block = False  # inside a multi-line information response
         self._generation = 0
         self.modem = Modem(config, ModemState(config), ufs or Ufs(), self.emit_urc, self.restart)
 
@@ -51,11 +52,18 @@ class AtFrontend:
         self.sink = sink
 
     def write(self, data: bytes) -> None:
+        self._info_block = False
         if self.sink is not None and not self.restarting and not self.silent:
             self.sink(data)
 
     def info(self, text: str) -> None:
-        self.write(_line(text))
+        """An information line. Like BG96 firmware (its ATI output), consecutive lines form one
+        block framed by <CR><LF> at its start and end, the lines separated by a single <CR><LF>."""
+        if self._info_block:
+            self.write(text.encode("utf-8", "surrogateescape") + b"\r\n")
+        else:
+            self.write(_line(text))
+        self._info_block = True
 
     def emit_urc(self, data: bytes) -> None:
         """URCs wait while a command is being processed, so they never split its response."""
@@ -98,6 +106,7 @@ class AtFrontend:
             self.inbuf.feed(data)
 
     async def read_exact(self, n: int, idle_timeout: float | None = None) -> bytes:
+        self._info_block = False  # a data phase ends the response: what follows is framed anew
         out = bytearray()
         while len(out) < n:
             if not await self.inbuf.wait(idle_timeout):
@@ -106,6 +115,7 @@ class AtFrontend:
         return bytes(out)
 
     async def read_until(self, stops: bytes, limit: int) -> tuple[bytes, int]:
+        self._info_block = False  # a data phase ends the response: what follows is framed anew
         out = bytearray()
         while True:
             await self.inbuf.wait()
