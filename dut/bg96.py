@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from spec import QCOAPCLOSE, QCOAPOPEN
+from spec import QCOAPCLOSE, QCOAPOPEN, max_transmit_wait
 from spec.commands import CTRL_Z
 
 from .channel import ATChannel, ATError, Response
@@ -196,8 +196,7 @@ class BG96:
 
     def exchange_timeout(self, ack_timeout: float = 2.0, retry_count: int = 5) -> float:
         """RFC 7252 MAX_TRANSMIT_WAIT for the configured timing, scaled, plus the AT grace."""
-        wait = ack_timeout * (2 ** (retry_count + 1) - 1) * 1.5
-        return wait * self.time_scale + self.at.grace
+        return max_transmit_wait(ack_timeout, retry_count) * self.time_scale + self.at.grace
 
     # -- files and PDP ------------------------------------------------------------------------
     def upload(self, name: str, data: bytes, timeout: float = 10.0) -> tuple[Response, tuple[int, str] | None]:

@@ -8,7 +8,7 @@ from .model import (CodeDef, Command, CommandForm, Erratum, FormKind, IntRange, 
 from .requirements import REQUIREMENTS, REQUIREMENTS_BY_ID
 from .tables import (ACK_RANDOM_FACTOR, BITMASK_ROWS, CODES, CODES_BY_VALUE, OPTIONS, OPTIONS_BY_NUMBER,
                      REQUEST_CODES, RESPONSE_CODES, RESULT_CODES, RESULTS_BY_CODE,
-                     bitmask_indexes, code_text)
+                     bitmask_indexes, code_text, max_transmit_wait)
 from .urcs import QCOAPACK, QCOAPCLOSE_RESULT, QCOAPIND, QCOAPOPEN_RESULT, QCOAPRECV, URCS
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -102,3 +102,8 @@ def code_text(value: int) -> str:
 
 #: RFC 7252 section 4.8 transmission parameters the document refers to.
 ACK_RANDOM_FACTOR = 1.5
+
+
+def max_transmit_wait(timeout: float, retry_count: int, factor: float = ACK_RANDOM_FACTOR) -> float:
+    """First copy of a CON to giving up on it: RFC 7252 MAX_TRANSMIT_WAIT for the "trans" setting."""
+    return timeout * (2 ** (retry_count + 1) - 1) * factor

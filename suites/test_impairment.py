@@ -10,7 +10,7 @@ import pytest
 
 from dut import BG96, AckUrc
 from dut.urc import IndUrc
-from fixtures.coap import datagram_timeout
+from fixtures.coap import copies_of, datagram_timeout
 from fixtures.evidence import Evidence
 from reference_server import ACK, CON, Datagram, EmptyAck, Piggyback, ReferenceServer, SeparateResponse
 from relay import DOWN, Relay
@@ -19,11 +19,6 @@ from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD
 GET = 1
 ACK_TIMEOUT = next(p.default for p in CFG_BY_KEYWORD["trans"].parameters)  # <timeout>, seconds
 
-
-def copies_of(server: ReferenceServer, mid: int) -> list[Datagram]:
-    """The CONs with ``mid`` the server received."""
-    return [d for d in server.captured() if d.direction == "rx" and d.message is not None
-            and d.message.mtype == CON and d.message.mid == mid]
 
 
 def answers_to(server: ReferenceServer, mid: int) -> list[Datagram]:

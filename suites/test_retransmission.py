@@ -11,11 +11,11 @@ import pytest
 
 from dut import BG96, AckUrc
 from dut.urc import IndUrc
-from fixtures.coap import send_and_capture
+from fixtures.coap import arrival, copies_of, send_and_capture
 from fixtures.evidence import Evidence
 from fixtures.rig import RigConfig
-from reference_server import CON, Datagram, EmptyAck, ReferenceServer, Silence
-from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD
+from reference_server import CON, EmptyAck, ReferenceServer, Silence
+from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD, max_transmit_wait
 
 GET = 1
 TRANS = CFG_BY_KEYWORD["trans"]
@@ -23,16 +23,11 @@ DEFAULT = tuple(p.default for p in TRANS.parameters)
 SLOW_ON_HARDWARE = 300.0  # seconds: a setting that takes longer than this at scale 1 is `slow`
 
 
-def transmit_span(timeout: float, retries: int) -> float:
-    """The longest time from the first copy to giving up (RFC 7252 MAX_TRANSMIT_WAIT)."""
-    return timeout * (2 ** (retries + 1) - 1) * ACK_RANDOM_FACTOR
-
-
 def _trans_cases() -> list[object]:
     settings = [(2, 4), (2, 8), (4, 5), (60, 4), DEFAULT]
     cases = []
     for timeout, retries in dict.fromkeys(settings):
-        marks = [pytest.mark.slow] if transmit_span(timeout, retries) > SLOW_ON_HARDWARE else []
+        marks = [pytest.mark.slow] if max_transmit_wait(timeout, retries) > SLOW_ON_HARDWARE else []
         label = "default" if (timeout, retries) == DEFAULT else f"{timeout}s-{retries}x"
         cases.append(pytest.param(timeout, retries, id=f"trans-{label}", marks=marks))
     return cases
@@ -77,14 +72,6 @@ def rfc_windows(offsets: list[float], timeout: float, scale: float, rig: RigConf
     return initial, t0, windows
 
 
-def arrival(d: Datagram) -> float:
-    """The kernel's receive timestamp where the server has it, its monotonic one otherwise."""
-    return d.kernel_time if d.kernel_time is not None else d.time
-
-
-def copies_of(server: ReferenceServer, mid: int) -> list[Datagram]:
-    return [d for d in server.captured() if d.direction == "rx" and d.message is not None
-            and d.message.mtype == CON and d.message.mid == mid]
 
 
 @pytest.mark.req("RFC-RETRANSMIT-COUNT", "RFC-RETRANSMIT-TIMING", "URC-IND-FORMAT", "URC-IND-COUNT",
@@ -99,8 +86,7 @@ def test_unanswered_con_is_retransmitted(module: BG96, opened: int, server: Refe
     assert module.header(opened, 4000 + timeout, 0, 3, "ABCDEF").ok
     server.on(Silence())
     _, first = send_and_capture(module, server, opened, CON, GET, 1, b"retry", evidence=evidence)
-    limit = transmit_span(timeout, retries) * module.time_scale + module.at.grace
-    ack = module.wait_ack(opened, limit)
+    ack = module.wait_ack(opened, module.exchange_timeout(timeout, retries))
     copies = copies_of(server, 4000 + timeout)
 
     assert len(copies) == retries + 1, f"{len(copies)} copies on the wire, expected 1 + {retries}"
@@ -142,7 +128,7 @@ def test_ack_stops_retransmission(module: BG96, opened: int, server: ReferenceSe
     server.on(Silence(), count=k)
     server.on(EmptyAck())
     send_and_capture(module, server, opened, CON, GET, evidence=evidence)
-    ack = module.wait_ack(opened, transmit_span(timeout, retries) * module.time_scale + module.at.grace)
+    ack = module.wait_ack(opened, module.exchange_timeout(timeout, retries))
     assert ack == AckUrc(opened, CON, 4100 + k, 0)
     next_interval = timeout * 2 ** k * ACK_RANDOM_FACTOR * module.time_scale
     module.at.wait_quiet(r"^$", next_interval + module.at.grace)

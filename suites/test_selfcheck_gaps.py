@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 
 from dut import BG96, AckUrc
-from fixtures.coap import send_and_capture
+from fixtures.coap import arrival, copies_of, send_and_capture
 from fixtures.evidence import Evidence
 from fixtures.rig import RigConfig
 from fixtures.server import UDP
-from reference_server import CON, Datagram, EmptyAck, ReferenceServer, Silence
+from reference_server import CON, EmptyAck, ReferenceServer, Silence
 from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD, COMMANDS, FormKind
 
 GET = 1
@@ -45,14 +45,6 @@ def test_framing_of_the_test_form_bytes(module: BG96, client: int, evidence: Evi
     assert received in (per_line, block)
 
 
-def arrival(d: Datagram) -> float:
-    """The kernel's receive timestamp where the server has it, its monotonic one otherwise."""
-    return d.kernel_time if d.kernel_time is not None else d.time
-
-
-def copies_of(server: ReferenceServer, mid: int) -> list[Datagram]:
-    return [d for d in server.captured() if d.direction == "rx" and d.message is not None
-            and d.message.mtype == CON and d.message.mid == mid]
 
 
 @pytest.mark.req("RFC-RETRANSMIT-TIMING", "CFG-TRANS-WRITE")
