@@ -6,7 +6,7 @@ import time
 import serial
 
 from dut import ATChannel
-from fixtures.emulator_process import start_emulator
+from emulator.launcher import start_emulator
 
 from .stats import summary
 

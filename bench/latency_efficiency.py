@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from dut import ATChannel
-from fixtures.emulator_process import start_emulator
+from emulator.launcher import start_emulator
 
 COMMANDS = ['AT+QCOAPCFG="trans",0', 'AT+QCOAPCFG="pdpcid",0', "AT+QCOAPHEADER=0,1,1",
             'AT+QCOAPOPTION=0,0,0,11,"19"', "AT+QCOAPOPTION=0,1,0", "AT+QCOAPCFG=?"]

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 import serial
 
-from fixtures.evidence import TranscriptEntry
+from evidence import TranscriptEntry
 
 from .parser import ATStreamParser, Line, Payload, Prompt
 from .port import ChunkReader, open_port

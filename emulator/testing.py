@@ -1,65 +1,16 @@
-"""Harness for the emulator's own tests: spawn the process, talk raw bytes, expect patterns with deadlines."""
+"""Harness for the emulator's own tests: talk raw bytes, expect patterns with deadlines."""
 from __future__ import annotations
 
-
 import re
-import select
-import signal
 import socket
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator
 
-ROOT = Path(__file__).resolve().parent.parent
+from .launcher import ROOT, EmulatorProcess
+
 FINAL = re.compile(rb"\r\n(OK|ERROR|\+CME ERROR: [^\r]*)\r\n")
-
-
-@dataclass
-class EmulatorProcess:
-    args: list[str]
-    proc: subprocess.Popen[bytes] | None = None
-    banner: str = ""
-
-    def start(self, timeout: float = 10.0) -> str:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "emulator", *self.args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            raise TimeoutError("emulator printed no banner")
-        self.banner = self.proc.stdout.readline().decode().strip()
-        if not self.banner.startswith("EMULATOR "):
-            raise RuntimeError(f"bad banner {self.banner!r}: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
-        return self.banner
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self.banner.split()[2].rsplit(":", 1)
-        return host, int(port)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 5.0) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-    def stderr_text(self) -> str:
-        if self.proc is None or self.proc.stderr is None or self.proc.poll() is None:
-            return ""
-        return self.proc.stderr.read().decode(errors="replace")
 
 
 @dataclass
@@ -130,9 +81,6 @@ def final_of(response: bytes) -> str:
 
 def lines_of(response: bytes) -> list[str]:
     return [ln for ln in response.decode(errors="replace").split("\r\n") if ln]
-
-
-
 
 
 @contextmanager

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.evidence import EVIDENCE_KEY, RUN_INFO_KEY
+from evidence.stash import EVIDENCE_KEY, RUN_INFO_KEY
 
 from . import html_evidence, html_sections, results
-from .paths import report_dir
+from evidence.stash import report_dir
 from .evidence_codec import serialise_evidence, serialise_run_info, test_meta
 from .results import SCHEMA, TestRecord
 from .text import h

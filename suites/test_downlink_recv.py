@@ -5,7 +5,7 @@ import pytest
 
 from dut import BG96
 from fixtures.coap import datagram_timeout, send_and_capture
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from reference_server import (CON, NON, ACK, Duplicate, EmptyAck, Piggyback, ReferenceServer,
                               SeparateResponse)
 from spec import RESPONSE_CODES, CodeDef

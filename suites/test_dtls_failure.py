@@ -15,7 +15,7 @@ from dut import BG96
 from fixtures.dtls import (ALERT, APPLICATION_DATA, PSK_CONTEXT, PskEntry, alert_of, application_records,
                            client_hellos, enable_dtls, psk_file_name, record_names, record_table, records_of,
                            rig_psk, upload_psk_file)
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from fixtures.rig import RigConfig
 from fixtures.server import DTLS, UDP, ServerCaptures
 from reference_server import ReferenceServer

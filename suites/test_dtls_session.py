@@ -17,7 +17,7 @@ from fixtures.dtls import (ALERT, APPLICATION_DATA, PSK_CONTEXT, RECORD_HEADER,
                            application_records, cipher_suite_name, client_hellos, negotiated_cipher_suite,
                            plaintext_leaks, prepare_dtls_client, record_problems, record_table, records_of,
                            rig_psk)
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from fixtures.rig import RigConfig
 from fixtures.server import ServerCaptures
 from reference_server import CON, NON, Datagram, EmptyAck, Piggyback, ReferenceServer, SeparateResponse

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dut import BG96
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from reference_server import ReferenceServer
 
 from . import examples

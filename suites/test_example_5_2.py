@@ -17,7 +17,7 @@ from fixtures.coap import datagram_timeout
 from fixtures.dtls import (APPLICATION_DATA, DTLS_1_2, PSK_CONTEXT, application_records, checksum_matches,
                            cipher_suite_name, client_hellos, hello_version, negotiated_cipher_suite, plaintext_leaks,
                            psk_file_name, qfupl_checksum, record_problems, record_table, rig_psk)
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from fixtures.rig import RigConfig
 from reference_server import ReferenceServer
 from reference_server.dtls_server import CODE_CLOSE_NOTIFY, EVENT_CONNECTED, LEVEL_NOALERT, LEVEL_WARNING

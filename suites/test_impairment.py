@@ -11,7 +11,7 @@ import pytest
 from dut import BG96, AckUrc
 from dut.urc import IndUrc
 from fixtures.coap import copies_of, datagram_timeout
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from reference_server import ACK, CON, Datagram, EmptyAck, Piggyback, ReferenceServer, SeparateResponse
 from relay import DOWN, Relay
 from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD

@@ -5,7 +5,7 @@ import pytest
 
 from dut import BG96, AckUrc
 from fixtures.coap import send_and_capture
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from reference_server import CON, NON, ACK, RST, EmptyAck, Reset, ReferenceServer, Silence
 
 GET = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dut import BG96
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from spec import CFG_BY_KEYWORD, CFG_SETTINGS, QCOAPCFG, CfgSetting
 
 from .cases import WriteCase, cfg_malformed_cases, cfg_write_cases

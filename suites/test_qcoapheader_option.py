@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dut import BG96
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from spec import OPTIONS, QCOAPHEADER, QCOAPOPTION, OptionDef, OptionFormat
 from spec.commands import CLIENT_ID, HEADER_MODE, MSG_ID, OPT_INDEX, OPTION_MODE, TKL
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dut import BG96
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from reference_server import ReferenceServer
 from spec import QCOAPCLOSE, QCOAPOPEN, STATUS_VALUES
 from spec.commands import CLIENT_ID, COAP_SERVER, PORT

@@ -5,7 +5,7 @@ import pytest
 
 from dut import BG96
 from fixtures.coap import datagram_timeout, received_after
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from reference_server import ReferenceServer
 from spec import CODES_BY_VALUE
 from spec.commands import CLIENT_ID, MSG_TYPE, OPT_BITMASK, PAYLOAD_LENGTH

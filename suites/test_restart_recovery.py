@@ -13,7 +13,7 @@ import pytest
 from dut import BG96, AckUrc
 from fixtures.coap import datagram_timeout
 from fixtures.dut import bring_up
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from fixtures.rig import RigConfig
 from fixtures.server import UDP
 from reference_server import CON, EmptyAck, ReferenceServer, Silence

@@ -17,7 +17,7 @@ import pytest
 
 from dut import BG96, ATError, Response
 from dut.urc import AckUrc, ResultUrc
-from fixtures.evidence import Evidence, EvidenceTable
+from evidence import Evidence, EvidenceTable
 from fixtures.rig import RigConfig
 from reference_server import CON, NON, EmptyAck, ReferenceServer, Silence
 from relay import Relay

@@ -12,7 +12,7 @@ import pytest
 from dut import BG96, AckUrc
 from dut.urc import IndUrc
 from fixtures.coap import arrival, copies_of, send_and_capture
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from fixtures.rig import RigConfig
 from reference_server import CON, EmptyAck, ReferenceServer, Silence
 from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD, max_transmit_wait

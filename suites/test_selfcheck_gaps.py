@@ -9,7 +9,7 @@ import pytest
 
 from dut import BG96, AckUrc
 from fixtures.coap import arrival, copies_of, send_and_capture
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from fixtures.rig import RigConfig
 from fixtures.server import UDP
 from reference_server import CON, EmptyAck, ReferenceServer, Silence

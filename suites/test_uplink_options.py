@@ -5,7 +5,7 @@ import pytest
 
 from dut import BG96
 from fixtures.coap import send_and_capture
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from reference_server import ReferenceServer
 from reference_server.script import build
 from spec import BITMASK_ROWS, OPTIONS, OptionDef, OptionFormat, bitmask_indexes

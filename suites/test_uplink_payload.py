@@ -5,7 +5,7 @@ import pytest
 
 from dut import BG96
 from fixtures.coap import datagram_timeout, received_after, send_and_capture
-from fixtures.evidence import Evidence
+from evidence import Evidence
 from reference_server import ReferenceServer
 from spec import QCOAPSEND
 from spec.commands import ESC, MAX_PAYLOAD, PAYLOAD_LENGTH

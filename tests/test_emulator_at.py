@@ -245,7 +245,7 @@ def test_cli_rejects_unknown_fault() -> None:
 def test_pty_mode_opens_with_pyserial() -> None:
     serial = pytest.importorskip("serial")
     e = EmulatorProcess(["--pty", "--time-scale", SCALE])
-    banner = e.start()
+    banner = e.start().banner
     try:
         m = re.fullmatch(r"EMULATOR pty (/dev/\S+)", banner)
         assert m

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.evidence import Evidence, Timing, TranscriptEntry
+from evidence import Evidence, Timing, TranscriptEntry
 from fixtures.recovery import add_result_timings
 
 pytest_plugins = ["pytester"]

@@ -23,7 +23,8 @@ SAMPLE = r'''
 import struct, time
 from types import SimpleNamespace
 import pytest
-from fixtures.evidence import EVIDENCE_KEY, RUN_INFO_KEY, Evidence, TranscriptEntry, Timing
+from evidence import Evidence, TranscriptEntry, Timing
+from evidence.stash import EVIDENCE_KEY, RUN_INFO_KEY
 
 
 @pytest.fixture(autouse=True)

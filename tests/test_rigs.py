@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from fixtures.emulator_process import EmulatorProcess, start_emulator
+from emulator.launcher import EmulatorProcess, start_emulator
 from fixtures.rig import (RigConfig, build_rig, check_rig_set, file_values, load_rig_file,
                           load_rig_list)
 

@@ -12,7 +12,7 @@ import pytest
 
 from dut import BG96, ATChannel, BringUpError
 from fixtures.bringup import BringUp, bring_up
-from fixtures.emulator_process import start_emulator
+from emulator.launcher import start_emulator
 from fixtures.rig import RigConfig
 
 from .scripted_peer import ScriptedPeer

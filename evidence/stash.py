@@ -1,9 +1,17 @@
-"""Where a run's files go; one answer for the report plugin and the fixtures that write evidence."""
+"""Where a run's evidence lives: the stash keys and the output folder, shared by the fixtures
+that write evidence and the report plugin that reads it."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from .model import Evidence
+
+#: the test's :class:`Evidence`, in ``item.stash``
+EVIDENCE_KEY = pytest.StashKey[Evidence]()
+#: run-wide facts (module identity, DUT URL, server address), in ``config.stash``
+RUN_INFO_KEY = pytest.StashKey[dict[str, str]]()
 
 
 def report_dir(config: pytest.Config) -> Path:
