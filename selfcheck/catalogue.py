@@ -43,7 +43,7 @@ def suite(file: str, keyword: str = "", udp_only: bool = True, **kw: object) -> 
 
 SELECTIONS: dict[str, Selection] = {
     "test-forms": suite("test_command_forms.py", "test_command_response", udp_only=False),
-    "framing": suite("test_selfcheck_gaps.py", "framing", udp_only=False),
+    "framing": suite("test_response_framing.py", udp_only=False),
     "cfg-defaults": suite("test_qcoapcfg.py", "documented_default or take_effect_immediately",
                           udp_only=False),
     "cfg-trans-bounds": suite("test_qcoapcfg.py", "write_bounds and trans", udp_only=False),
@@ -62,7 +62,7 @@ SELECTIONS: dict[str, Selection] = {
     "send-mrt": suite("test_uplink_payload.py", "prompt_and_ok_within_maximum_response_time"),
     "qcoapack": suite("test_qcoapack.py"),
     "retransmission": suite("test_retransmission.py", "trans-2s-4x or trans-default", estimate=6.0),
-    "first-retransmission": suite("test_selfcheck_gaps.py", "first_retransmission"),
+    "first-retransmission": suite("test_retransmission.py", "first_retransmission"),
     "recv-code": suite("test_downlink_recv.py", "c_dd"),
     "recv-options": suite("test_downlink_recv.py", "incoming_options"),
     "recv-payload": suite("test_downlink_recv.py", "payload_reported_whole"),

@@ -14,6 +14,7 @@ from dut.urc import IndUrc
 from fixtures.coap import arrival, copies_of, send_and_capture
 from evidence import Evidence
 from fixtures.rig import RigConfig
+from fixtures.server import UDP
 from reference_server import CON, EmptyAck, ReferenceServer, Silence
 from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD, max_transmit_wait
 
@@ -70,8 +71,6 @@ def rfc_windows(offsets: list[float], timeout: float, scale: float, rig: RigConf
         expected = t0 * (2 ** k - 1)
         windows.append(Window(expected, expected - slack(t0 * 2 ** (k - 1)), expected + slack(t0 * 2 ** (k - 1))))
     return initial, t0, windows
-
-
 
 
 @pytest.mark.req("RFC-RETRANSMIT-COUNT", "RFC-RETRANSMIT-TIMING", "URC-IND-FORMAT", "URC-IND-COUNT",
@@ -135,3 +134,30 @@ def test_ack_stops_retransmission(module: BG96, opened: int, server: ReferenceSe
     assert len(copies_of(server, 4100 + k)) == k + 1
     inds = [IndUrc.parse(u) for u in module.at.urcs(rf"^\+QCOAPIND: *{opened},")]
     assert [i.retry_times for i in inds] == list(range(1, k + 1))
+
+
+@pytest.mark.req("RFC-RETRANSMIT-TIMING", "CFG-TRANS-WRITE")
+@pytest.mark.td("TD_COAP_CORE_16")
+@pytest.mark.parametrize("transport", [UDP], indirect=True)  # timing, not transport: once is enough
+def test_first_retransmission_waits_the_ack_timeout(module: BG96, opened: int, server: ReferenceServer,
+                                                     rig: RigConfig, evidence: Evidence, transport: str) -> None:
+    """The first retransmission comes ACK_TIMEOUT to 1.5 x ACK_TIMEOUT after the original (RFC 7252
+    4.2), with the longest <timeout> of the document so no scaled tolerance can hide an early one;
+    the server answers that retransmission, so the exchange ends there."""
+    timeout, retries = TRANS.parameters[0].range.high, TRANS.parameters[1].range.low
+    assert module.cfg("trans", opened, timeout, retries).ok
+    assert module.header(opened, 4500, 0, 1, "1F").ok
+    server.on(Silence(), count=1)
+    server.on(EmptyAck())
+    send_and_capture(module, server, opened, CON, GET, evidence=evidence)
+    t = timeout * module.time_scale
+    ack = module.wait_ack(opened, t * ACK_RANDOM_FACTOR * 3 + module.at.grace)
+    assert ack == AckUrc(opened, CON, 4500, 0)
+    first, second = copies_of(server, 4500)[:2]
+    interval = arrival(second) - arrival(first)
+    slack = rig.timing_abs_tolerance + rig.timing_rel_tolerance * t
+    low, high = t - slack, t * ACK_RANDOM_FACTOR + slack
+    table = evidence.table(f"first retransmission, T={timeout}s x{module.time_scale} scale",
+                           ("measured s", "window low", "window high"))
+    table.rows.append((f"{interval:.4f}", f"{low:.4f}", f"{high:.4f}"))
+    assert low <= interval <= high, f"first retransmission after {interval:.4f} s, window {low:.4f}-{high:.4f} s"

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.estimate import (DEFAULT_TRANS, MEAN_RANDOM_FACTOR, SHORTEST_TRANS, BenchModel,
-                               transmit_span)
-from fixtures.profiles import PROFILES, case_matches
+from lab.estimate import DEFAULT_TRANS, MEAN_RANDOM_FACTOR, SHORTEST_TRANS, BenchModel, transmit_span
+from lab.profiles import PROFILES, case_matches
 from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD
 
 from .test_rigs import run_pytest

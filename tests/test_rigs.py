@@ -16,8 +16,6 @@ from typing import Any, Iterator
 import pytest
 
 from emulator.launcher import EmulatorProcess, start_emulator
-from fixtures.rig import (RigConfig, build_rig, check_rig_set, file_values, load_rig_file,
-                          load_rig_list)
 
 ROOT = Path(__file__).resolve().parent.parent
 RIGS = ROOT / "rigs"
@@ -61,40 +59,6 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-# -- rig files: values, defaults, overrides ---------------------------------------------------
-def test_bench_rig_file_gives_every_value() -> None:
-    rig = load_rig_file(RIGS / "bench1.toml", {})
-    assert rig == RigConfig(
-        name="bench1", dut_url="/dev/ttyUSB2", baudrate=115200, pdp_cid=1, apn="internet",
-        server_bind=("0.0.0.0", 5683), server_advertise=("203.0.113.7", 5683),
-        psk_identity="864508030012428", psk_key_hex="313233343446473839", time_scale=1.0,
-        at_grace=1.0, bring_up_timeout=60.0, registration_timeout=180.0, pdp_timeout=150.0,
-        timing_abs_tolerance=0.5, timing_rel_tolerance=0.05, exclude=(), emulator_args=(),
-        source=str(RIGS / "bench1.toml"))
-    assert not rig.uses_emulator
-
-
-def test_emulator_rig_file_and_emulator_defaults() -> None:
-    rig = load_rig_file(RIGS / "emulator.toml", {}, extra_emulator_args=("--fault", "no-dedup"))
-    assert rig.uses_emulator and rig.time_scale == 0.01
-    assert rig.emulator_args == ("--latency", "rigs/latency-bg96.json", "--fault", "no-dedup")
-    bare = build_rig({}, {})  # no file, no options: the emulator with its fast defaults
-    assert (bare.name, bare.time_scale, bare.at_grace, bare.timing_abs_tolerance) == ("emulator", 0.01, 0.3, 0.02)
-
-
-def test_hardware_defaults_where_the_file_is_silent(tmp_path: Path) -> None:
-    path = write(tmp_path / "lab7.toml", '[dut]\nurl = "hwgrep://2c7c:0296&n=3"\n')
-    rig = load_rig_file(path, {})
-    assert (rig.name, rig.time_scale, rig.at_grace, rig.timing_abs_tolerance) == ("lab7", 1.0, 1.0, 0.5)
-
-
-def test_command_line_values_override_the_file() -> None:
-    file = file_values({"dut": {"url": "/dev/ttyUSB2", "baudrate": 9600}, "timing": {"at_grace": 1.0},
-                        "network": {"apn": "file-apn"}}, "bench.toml")
-    rig = build_rig(file, {"at_grace": 2.5, "apn": "cli-apn"}, "bench.toml")
-    assert (rig.at_grace, rig.apn, rig.baudrate, rig.dut_url) == (2.5, "cli-apn", 9600, "/dev/ttyUSB2")
-
-
 # -- bad rig files ------------------------------------------------------------------------------
 def test_wrong_key_names_the_key_and_the_file(tmp_path: Path) -> None:
     """The issue's case, end to end: pytest stops before collecting, naming key and file."""
@@ -105,37 +69,6 @@ def test_wrong_key_names_the_key_and_the_file(tmp_path: Path) -> None:
     assert "did you mean 'dut.baudrate'" in run.stderr
 
 
-@pytest.mark.parametrize("text, key, says", [
-    ('nmae = "x"\n', "nmae", "unknown key"),
-    ('[dut]\nbaudrate = "fast"\n', "dut.baudrate", "must be an integer"),
-    ('[dut]\ntime_scale = true\n', "dut.time_scale", "must be a number"),
-    ('[dut]\nurl = "sockt://127.0.0.1:7777"\n', "dut.url", "no pyserial URL handler"),
-    ('[network]\npdp_cid = 17\n', "network.pdp_cid", "1..16"),
-    ('[server]\nbind = "127.0.0.1:70000"\n', "server.bind", "outside 0..65535"),
-    ('[server]\nadvertise = "198.51.100.1:0"\n', "server.advertise", "outside 1..65535"),
-    ('[dtls]\npsk_key_hex = "12345G"\n', "dtls.psk_key_hex", "hex digits"),
-    ('[timing]\nrelative_tolerance = 1.5\n', "timing.relative_tolerance", "fraction"),
-    ('[suites]\nexclude = "slow"\n', "suites.exclude", "list of strings"),
-    ('dut = "/dev/ttyUSB2"\n', "dut", "must be a table"),
-    ('[dut]\nurl = "/dev/ttyUSB2"\n[server]\nbind = "0.0.0.0:5683"\n', "server.advertise", "is missing"),
-], ids=["unknown", "type", "bool-for-number", "url-scheme", "pdp-range", "port-range", "advertise-port",
-        "hex-key", "fraction", "list", "section", "advertise-missing"])
-def test_bad_value_names_the_key_and_the_file(tmp_path: Path, text: str, key: str, says: str) -> None:
-    path = write(tmp_path / "rig.toml", text)
-    with pytest.raises(pytest.UsageError) as info:
-        load_rig_file(path, {})
-    message = str(info.value)
-    assert f"'{key}'" in message and str(path) in message and says in message, message
-
-
-def test_unreadable_and_invalid_files_name_the_file(tmp_path: Path) -> None:
-    for path, says in ((tmp_path / "absent.toml", "cannot read"),
-                       (write(tmp_path / "broken.toml", "[dut\n"), "not valid TOML")):
-        with pytest.raises(pytest.UsageError, match=says) as info:
-            load_rig_file(path, {})
-        assert str(path) in str(info.value)
-
-
 def test_unknown_exclude_entry_names_the_key_and_the_file(tmp_path: Path) -> None:
     """A typo in suites.exclude must not silently run (or leave out) everything."""
     path = write(tmp_path / "typo.toml", '[suites]\nexclude = ["test_retransmision"]\n')
@@ -144,30 +77,7 @@ def test_unknown_exclude_entry_names_the_key_and_the_file(tmp_path: Path) -> Non
     assert "'suites.exclude'" in run.stderr and str(path) in run.stderr and "test_retransmision" in run.stderr
 
 
-# -- rig lists ----------------------------------------------------------------------------------
-def test_example_rig_lists_load() -> None:
-    emulators = load_rig_list(RIGS / "two-emulators.toml", {})
-    assert [r.name for r in emulators] == ["emulator-a", "emulator-b"]
-    assert all(r.uses_emulator and r.time_scale == 0.01 for r in emulators)
-    benches = load_rig_list(RIGS / "bench-pair.toml", {})
-    assert [(r.name, r.dut_url, r.server_bind[1]) for r in benches] == [
-        ("bench1", "/dev/ttyUSB2", 5683), ("bench2", "/dev/ttyUSB6", 5693)]
-    check_rig_set(benches, "bench-pair")
-
-
-@pytest.mark.parametrize("second, clash", [
-    ('name = "a"', "name"),
-    ('name = "b"\ndut.url = "/dev/ttyUSB2"\nserver.advertise = "198.51.100.1:5693"', "dut.url"),
-    ('name = "b"\ndut.url = "/dev/ttyUSB6"\nserver.bind = "0.0.0.0:5684"\n'
-     'server.advertise = "198.51.100.1:5684"', "server.bind port"),
-], ids=["same-name", "same-dut", "dtls-port-of-the-other"])
-def test_rigs_side_by_side_may_not_share_a_dut_or_a_port(tmp_path: Path, second: str, clash: str) -> None:
-    first = 'name = "a"\ndut.url = "/dev/ttyUSB2"\nserver.bind = "0.0.0.0:5683"\nserver.advertise = "198.51.100.1:5683"'
-    path = write(tmp_path / "pair.toml", f"[[rig]]\n{first}\n\n[[rig]]\n{second}\n")
-    with pytest.raises(pytest.UsageError, match=clash):
-        check_rig_set(load_rig_list(path, {}), str(path))
-
-
+# -- rig lists on the command line ------------------------------------------------------------
 def test_rig_list_needs_one_worker_per_rig(tmp_path: Path) -> None:
     run = run_pytest(["suites", "--rig-list", str(RIGS / "two-emulators.toml"), "-n", "3",
                       "--collect-only", "-q"], tmp_path / "out")
@@ -178,6 +88,22 @@ def test_one_dut_is_not_shared_by_workers(tmp_path: Path) -> None:
     run = run_pytest(["suites", "--dut", "socket://127.0.0.1:7777", "-n", "2", "--collect-only", "-q"],
                      tmp_path / "out")
     assert run.returncode == pytest.ExitCode.USAGE_ERROR and "would share its AT port" in run.stderr, run.output
+
+
+# -- the time scale: one name from the command line to the emulator ---------------------------
+@pytest.mark.parametrize("old", ["--dut-time-scale", "--emulator-time-scale"])
+def test_old_time_scale_options_say_the_new_name(tmp_path: Path, old: str) -> None:
+    run = run_pytest(["suites", old, "0.01", "--collect-only", "-q"], tmp_path / "out")
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.output
+    assert f"option {old} is now --time-scale" in run.stderr, run.stderr
+
+
+def test_time_scale_reaches_the_emulator(tmp_path: Path) -> None:
+    """``--time-scale`` is the rig's dut.time_scale and the scale the fixtures start the emulator at."""
+    run = run_pytest(["suites/test_command_forms.py", "-k", "lower_case_prefix", "--time-scale", "0.02"],
+                     tmp_path / "out", "scale")
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.results()["run"]["info"]["time_scale"] == ["0.02"]
 
 
 # -- end to end ---------------------------------------------------------------------------------
@@ -252,7 +178,7 @@ def test_latency_profile_keeps_the_hardware_path_timeouts(tmp_path: Path) -> Non
 
 
 def test_readme_documents_every_rig_key() -> None:
-    from fixtures.rig import KEYS
+    from lab.rig import KEYS
 
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Bench rigs, profiles and lab CI"):]
