@@ -7,9 +7,10 @@ suites' business.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
-from spec import QCOAPCLOSE, QCOAPOPEN, max_transmit_wait
+from spec import COMMANDS_BY_NAME, QCOAPCLOSE, QCOAPOPEN, max_transmit_wait
 from spec.commands import CTRL_Z
 
 from .channel import ATChannel, ATError, Response
@@ -45,8 +46,31 @@ class BringUpError(ATError):
     """A bring-up step failed; the message names the step."""
 
 
+#: AT+CFUN's maximum response time (BG96 AT Commands Manual).
+CFUN_MAX_RESPONSE_S = 15.0
+#: AT+QIACT's and AT+QIDEACT's maximum response times (BG96 TCP/IP Application Note).
+QIACT_MAX_RESPONSE_S = 150.0
+QIDEACT_MAX_RESPONSE_S = 40.0
+
+
 def quote(text: str) -> str:
     return f'"{text}"'
+
+
+def documented_limit(line: str, default: float) -> float:
+    """The document's maximum response time of a command line; ``default`` for one it does not list.
+
+    The document gives one maximum per command. For OPEN and CLOSE it is 75 s, "determined by
+    network": only their write form touches the network, so a test or read form waits at most
+    ``default``: a module that hangs on ``AT+QCOAPOPEN?`` is found in seconds. The channel takes
+    this as its ``limits`` policy, so it never reads the document itself.
+    """
+    text = line.strip()
+    command = COMMANDS_BY_NAME.get(re.split(r"[=?]", text, maxsplit=1)[0].upper())
+    if command is None:
+        return default
+    local_form = text.endswith("?")  # AT+X? and AT+X=?
+    return min(command.max_response_time, default) if local_form else command.max_response_time
 
 
 class BG96:
@@ -57,8 +81,12 @@ class BG96:
         self.time_scale = time_scale  # the DUT's protocol timers are scaled by this
 
     # -- generic ----------------------------------------------------------------------------
+    def limit(self, line: str) -> float:
+        """How long ``line`` may take: the documented maximum (or the channel's default) plus the grace."""
+        return documented_limit(line, self.at.default_timeout) + self.at.grace
+
     def command(self, line: str, timeout: float | None = None, step: str = "") -> Response:
-        return self.at.command(line, timeout=timeout, step=step)
+        return self.at.command(line, timeout=self.limit(line) if timeout is None else timeout, step=step)
 
     def identify(self) -> Identity:
         ati = self.command("ATI", step="identify: ATI")
@@ -73,13 +101,11 @@ class BG96:
 
     def wait_ready(self, timeout: float) -> None:
         """Wait for the module to answer ``AT`` (after RDY/APP RDY or on older firmware without)."""
-        import time as _time
-
-        deadline = _time.monotonic() + timeout
+        deadline = time.monotonic() + timeout
         last: Exception | None = None
-        while _time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             try:
-                response = self.command("AT", timeout=min(1.0, max(0.1, deadline - _time.monotonic())),
+                response = self.command("AT", timeout=min(1.0, max(0.1, deadline - time.monotonic())),
                                         step="bring-up: probe AT")
                 if response.ok:
                     return
@@ -90,7 +116,7 @@ class BG96:
     def restart(self, timeout: float = 30.0) -> list[Urc]:
         """``AT+CFUN=1,1`` and wait for ``RDY`` and ``APP RDY`` (or a working ``AT``)."""
         self.at.clear_urcs()
-        self.command("AT+CFUN=1,1", timeout=15.0, step="restart: AT+CFUN=1,1")
+        self.cfun(1, reset=True, step="restart: AT+CFUN=1,1")
         seen = [self.at.wait_urc(r"^RDY$", timeout, step="restart: wait for RDY")]
         try:
             seen.append(self.at.wait_urc(r"^APP RDY$", timeout, step="restart: wait for APP RDY"))
@@ -171,9 +197,9 @@ class BG96:
         line = f"AT+QCOAPSEND={client},{mtype},{code},{bitmask}"
         if with_length:
             line += f",{len(payload)}"
-            response = self.at.send_data(line, payload)
+            response = self.at.send_data(line, payload, timeout=self.limit(line))
         else:
-            response = self.at.send_data(line, payload, CTRL_Z)
+            response = self.at.send_data(line, payload, CTRL_Z, timeout=self.limit(line))
         ack = None
         if wait_ack and response.ok:
             ack = self.wait_ack(client, ack_timeout)
@@ -210,6 +236,26 @@ class BG96:
 
     def delete_file(self, name: str) -> Response:
         return self.command(f"AT+QFDEL={quote(name)}")
+
+    # -- radio and PDP context (BG96 AT Commands Manual, TCP/IP Application Note) --------------
+    def cfun(self, fun: int, reset: bool = False, timeout: float | None = None, step: str = "") -> Response:
+        """``AT+CFUN=<fun>[,1]``: 0 minimum, 1 full, 4 radio off; ``reset`` restarts the module."""
+        line = f"AT+CFUN={fun}" + (",1" if reset else "")
+        return self.command(line, timeout=CFUN_MAX_RESPONSE_S + self.at.grace if timeout is None else timeout,
+                            step=step or line)
+
+    def functionality(self, step: str = "AT+CFUN?") -> list[int]:
+        """What ``AT+CFUN?`` reports (``[1]`` for full functionality)."""
+        response = self.command("AT+CFUN?", step=step)
+        return [int(m.group(1)) for line in response.info("+CFUN:") if (m := re.match(r"\+CFUN: *(\d+)", line))]
+
+    def activate_pdp(self, cid: int, timeout: float | None = None, step: str = "") -> Response:
+        return self.command(f"AT+QIACT={cid}", timeout=(QIACT_MAX_RESPONSE_S if timeout is None else timeout)
+                            + self.at.grace, step=step or f"AT+QIACT={cid}")
+
+    def deactivate_pdp(self, cid: int, step: str = "") -> Response:
+        return self.command(f"AT+QIDEACT={cid}", timeout=QIDEACT_MAX_RESPONSE_S + self.at.grace,
+                            step=step or f"AT+QIDEACT={cid}")
 
     def pdp_active(self, cid: int) -> bool:
         response = self.command("AT+QIACT?", timeout=5.0 + self.at.grace)

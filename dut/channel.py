@@ -21,6 +21,9 @@ from .parser import ATStreamParser, Line, Payload, Prompt
 from .port import ChunkReader, open_port
 from .urc import Urc, is_urc
 
+#: (command line, default seconds) -> seconds that command may take
+Limits = Callable[[str, float], float]
+
 FINAL_RESULTS = re.compile(r"^(OK|ERROR|NO CARRIER|\+CME ERROR: ?.*|\+CMS ERROR: ?.*)$")
 
 
@@ -64,7 +67,7 @@ class Response:
 
     @property
     def rejected(self) -> bool:
-        """``ERROR`` or ``+CME ERROR``: the harness accepts both as a rejection (DESIGN.md)."""
+        """``ERROR`` or ``+CME ERROR``: the harness accepts both as a rejection."""
         return self.final == "ERROR" or self.final.startswith("+CME ERROR")
 
     @property
@@ -129,11 +132,14 @@ class ATChannel:
     """Send AT commands and collect responses and URCs over ``serial.serial_for_url``."""
 
     def __init__(self, url: str, baudrate: int = 115200, grace: float = 1.0,
-                 default_timeout: float = 5.0) -> None:
+                 default_timeout: float = 5.0, limits: Limits | None = None) -> None:
         self.url = url
         self.baudrate = baudrate
         self.grace = grace  # added to documented maxima: transport and scheduling slack
         self.default_timeout = default_timeout
+        #: (line, default) -> seconds a command without an explicit timeout may take, before the
+        #: grace (:func:`dut.bg96.documented_limit`); None: the default for every command
+        self.limits = limits
         self.transcript = Transcript()
         self._cond = threading.Condition()
         self._cmd_lock = threading.Lock()
@@ -258,21 +264,8 @@ class ATChannel:
 
     # -- commands ---------------------------------------------------------------------------
     def timeout_for(self, line: str) -> float:
-        """The documented maximum response time of the command, plus the grace.
-
-        The document gives one maximum per command. For OPEN and CLOSE it is 75 s, "determined
-        by network": only their write form touches the network, so a test or read form waits at
-        most the default timeout — a module that hangs on ``AT+QCOAPOPEN?`` is found in seconds.
-        """
-        from spec import COMMANDS_BY_NAME
-
-        text = line.strip()
-        name = re.split(r"[=?]", text, maxsplit=1)[0].upper()
-        command = COMMANDS_BY_NAME.get(name)
-        if command is None:
-            return self.default_timeout + self.grace
-        local_form = text.endswith("?")  # AT+X? and AT+X=?
-        base = min(command.max_response_time, self.default_timeout) if local_form else command.max_response_time
+        """How long ``line`` may take: the ``limits`` policy's answer (else the default) plus the grace."""
+        base = self.limits(line, self.default_timeout) if self.limits is not None else self.default_timeout
         return base + self.grace
 
     def command(self, line: str, timeout: float | None = None, step: str = "") -> Response:

@@ -1,12 +1,14 @@
 """Command line: transport, time scale, latency, faults; prints one EMULATOR line, serves until a signal."""
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
 import sys
 from dataclasses import dataclass
+
+from wire.address import format_hostport, hostport_argument
+from wire.cli import ArgumentParser, fail
 
 from .at_frontend import AtFrontend
 from .config import Config, Latency
@@ -20,17 +22,17 @@ class Args:
     config: Config
 
 
-def _hostport(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host or "127.0.0.1", int(port)
+PROG = "python -m emulator"
+
+
+class ListenError(Exception):
+    """The AT port cannot be served (address in use, no such host): a usage error, exit 2."""
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
-    ap = argparse.ArgumentParser(prog="python -m emulator", description="BG96 CoAP module emulator")
+    ap = ArgumentParser(prog=PROG, description="BG96 CoAP module emulator")
     where = ap.add_mutually_exclusive_group()
-    where.add_argument("--tcp", type=_hostport, metavar="HOST:PORT", help="default 127.0.0.1:7777; port 0 picks one")
+    where.add_argument("--tcp", type=hostport_argument(), metavar="HOST:PORT", help="default 127.0.0.1:7777; port 0 picks one")
     where.add_argument("--pty", action="store_true")
     ap.add_argument("--time-scale", type=float, default=1.0)
     ap.add_argument("--latency", default=None, metavar="MS|FILE.json")
@@ -62,7 +64,11 @@ async def serve(args: Args) -> None:
         from .host_tcp import TcpHost
 
         host = TcpHost(frontend)
-        h, p = await host.start(*args.tcp)
+        try:
+            h, p = await host.start(*args.tcp)
+        except OSError as e:
+            runner.cancel()
+            raise ListenError(f"cannot listen on {format_hostport(args.tcp)}: {e.strerror or e}") from None
         print(f"EMULATOR tcp {h}:{p}", flush=True)
         await stop.wait()
         await host.close()
@@ -80,5 +86,8 @@ async def serve(args: Args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    asyncio.run(serve(parse_args(argv)))
+    try:
+        asyncio.run(serve(parse_args(argv)))
+    except ListenError as e:
+        return fail(PROG, str(e))
     return 0

@@ -5,7 +5,7 @@ Public API: `ReferenceServer`, the scripting actions and `Rule`, the capture rec
 """
 
 from .capture import coap, rx, tx
-from .dtls_server import DtlsEvent
+from .sessions import DtlsEvent
 from .pcap import PcapWriter, write_pcap
 from .records import CoapView, Datagram, DtlsRecord
 from .script import (

@@ -5,29 +5,26 @@ as it goes. Runs until interrupted."""
 
 from __future__ import annotations
 
-import argparse
 import signal
-import sys
 import threading
 from typing import Optional, Sequence
+
+from wire.address import format_hostport, hostport_argument
+from wire.cli import ArgumentParser, fail
 
 from .pcap import PcapWriter
 from .records import Datagram
 from .server import ReferenceServer
 
-
-def hostport(text: str) -> tuple[str, int]:
-    """"HOST:PORT" or "[v6]:PORT"."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)
+PROG = "python -m reference_server"
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m reference_server", description=__doc__)
-    p.add_argument("--bind", type=hostport, default=("0.0.0.0", 5683), help="HOST:PORT to listen on")
-    p.add_argument("--server-advertise", type=hostport, help="HOST:PORT the DUT dials (NAT on a bench)")
+def parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description=__doc__)
+    p.add_argument("--bind", type=hostport_argument("0.0.0.0"), default=("0.0.0.0", 5683),
+                   help="HOST:PORT to listen on")
+    p.add_argument("--server-advertise", type=hostport_argument("0.0.0.0", allow_port_zero=False),
+                   help="HOST:PORT the DUT dials (NAT on a bench)")
     p.add_argument("--dtls", action="store_true", help="DTLS-PSK instead of plain UDP")
     p.add_argument("--psk-identity", help="PSK identity (text)")
     key = p.add_mutually_exclusive_group()
@@ -37,23 +34,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def psk_table(args) -> tuple[Optional[dict[bytes, bytes]], Optional[str]]:
+    """(the PSK table or None for plain UDP, what is wrong with the PSK options or None)."""
+    if not args.dtls:
+        if args.psk_identity or args.psk_key is not None or args.psk_key_hex is not None:
+            return None, "PSK options need --dtls"
+        return None, None
+    if not args.psk_identity or (args.psk_key is None and args.psk_key_hex is None):
+        return None, "--dtls needs --psk-identity and --psk-key or --psk-key-hex"
+    try:
+        key = bytes.fromhex(args.psk_key_hex) if args.psk_key_hex is not None else args.psk_key.encode()
+    except ValueError:
+        return None, "--psk-key-hex is not valid hex"
+    if not key:
+        return None, "the PSK key is empty"
+    return {args.psk_identity.encode(): key}, None
+
+
 def main(argv: Optional[Sequence[str]] = None, stop: Optional[threading.Event] = None) -> int:
-    p = parser()
-    args = p.parse_args(argv)
-    psk = None
-    if args.dtls:
-        if not args.psk_identity or (args.psk_key is None and args.psk_key_hex is None):
-            print("reference_server: --dtls needs --psk-identity and --psk-key or --psk-key-hex", file=sys.stderr)
-            return 2
-        try:
-            key = bytes.fromhex(args.psk_key_hex) if args.psk_key_hex is not None else args.psk_key.encode()
-        except ValueError:
-            print("reference_server: --psk-key-hex is not valid hex", file=sys.stderr)
-            return 2
-        psk = {args.psk_identity.encode(): key}
-    elif args.psk_identity or args.psk_key or args.psk_key_hex:
-        print("reference_server: PSK options need --dtls", file=sys.stderr)
-        return 2
+    args = parser().parse_args(argv)
+    psk, problem = psk_table(args)
+    if problem:
+        return fail(PROG, problem)
 
     stop = stop or threading.Event()
     server = ReferenceServer(bind=args.bind, advertise=args.server_advertise, psk=psk)
@@ -66,19 +68,21 @@ def main(argv: Optional[Sequence[str]] = None, stop: Optional[threading.Event] =
     try:
         server.start()
     except OSError as e:
-        print(f"reference_server: cannot bind {args.bind}: {e}", file=sys.stderr)
-        return 1
+        return fail(PROG, f"cannot bind {format_hostport(args.bind)}: {e.strerror or e}")
     if args.pcap:
-        writer = PcapWriter(args.pcap, server.bound)
+        try:
+            writer = PcapWriter(args.pcap, server.bound)
+        except OSError as e:
+            server.stop()
+            return fail(PROG, f"cannot write --pcap {args.pcap}: {e.strerror or e}")
         server.add_listener(writer.write)
     if threading.current_thread() is threading.main_thread():
         # before the ready line: whoever reads it may signal us at once
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-    host, port = server.bound
-    print(f"REFERENCE-SERVER {'dtls' if psk else 'udp'} {host}:{port}", flush=True)
+    print(f"REFERENCE-SERVER {'dtls' if psk else 'udp'} {format_hostport(server.bound)}", flush=True)
     if args.server_advertise:
-        print(f"advertised as {args.server_advertise[0]}:{args.server_advertise[1]}", flush=True)
+        print(f"advertised as {format_hostport(args.server_advertise)}", flush=True)
     try:
         stop.wait()
     finally:

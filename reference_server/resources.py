@@ -1,20 +1,30 @@
 """Default resources, and rendering an aiocoap `Site` without aiocoap's `Context`.
 
 The Context server layer would auto-ACK and deduplicate behind the test's back, so the
-server renders the Site itself on a private event loop and builds the answer.
+server renders the Site itself on a private event loop and builds the answer. It renders
+through the Site's pipe interface, where aiocoap does block-wise transfers (RFC 7959: Block1
+requests reassembled with 2.31 Continue, large responses served in Block2 blocks); a request
+with a critical option it does not serve gets 4.02 Bad Option (RFC 7252 5.4.1).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Optional
 
 import aiocoap
 from aiocoap import error, interfaces, resource
 from aiocoap.numbers.codes import Code
+from aiocoap.numbers.optionnumbers import OptionNumber
+from aiocoap.pipe import Pipe
 
 LARGE_PAYLOAD = bytes((i % 64) + 0x30 for i in range(1024))
 TEXT_PLAIN = 0
+#: the options served: those aiocoap's message layer and Site understand (Uri-*, Block1/2, If-*,
+#: Accept...), but not the security layers this server does not speak (RFC 8613 8.2: 4.02)
+SERVED_OPTIONS = frozenset(int(number) for number in OptionNumber) - {OptionNumber.OSCORE, OptionNumber.EDHOC}
+log = logging.getLogger(__name__)
 
 
 class PeerAddress(interfaces.EndpointAddress):
@@ -106,12 +116,28 @@ class SiteRenderer:
             return None
         if not request.code.is_request():
             return None
+        unserved = unknown_critical_options(request)
+        if unserved:
+            return aiocoap.Message(code=Code.BAD_OPTION,
+                                   payload=f"critical option {', '.join(map(str, unserved))} not served".encode())
         try:
-            return self._run(self.site.render(request))
+            return self._run(self._render(request))
         except error.RenderableError as e:
             return e.to_message()
         except Exception as e:  # a broken custom resource must not kill the server
             return aiocoap.Message(code=Code.INTERNAL_SERVER_ERROR, payload=repr(e).encode()[:200])
+
+    async def _render(self, request: aiocoap.Message) -> aiocoap.Message:
+        """The Site's answer through its pipe, where aiocoap's block-wise handling sits."""
+        pipe = Pipe(request, log)
+        answers: list[Pipe.Event] = []
+        pipe.on_event(lambda event: answers.append(event) or not event.is_last)
+        await self.site.render_to_pipe(pipe)
+        if not answers:
+            raise error.InternalServerError("the site gave no answer")
+        if answers[0].exception is not None:
+            raise answers[0].exception
+        return answers[0].message
 
     def _run(self, coro):
         """No wait_for wrapper: it costs a task and a timer per request on the flood path."""
@@ -119,3 +145,9 @@ class SiteRenderer:
 
     def close(self) -> None:
         self._loop.close()
+
+
+def unknown_critical_options(request: aiocoap.Message) -> list[int]:
+    """Critical option numbers (odd, RFC 7252 5.4.1) in ``request`` that the server does not serve."""
+    return sorted({int(o.number) for o in request.opt.option_list()
+                   if o.number.is_critical() and int(o.number) not in SERVED_OPTIONS})

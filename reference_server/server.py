@@ -1,42 +1,37 @@
 """The reference server: a raw CoAP peer that owns its UDP socket.
 
-One daemon thread runs a poll loop with a timer heap (scheduled sends, CON
-retransmissions if asked, tinydtls timers). Test threads talk to it through a
-lock-protected API; anything touching the socket or tinydtls is marshalled onto the
-loop thread, so tinydtls is only ever entered from one thread.
+It stands on one network loop (wire.loop: poll, timer heap, calls from test threads), so the
+socket and tinydtls are only ever touched from one thread. The parts beside it: ``udp`` reads the
+socket, ``sessions`` holds the DTLS sessions, ``exchanges`` matches MIDs and tokens and
+retransmits, ``script`` plans scripted answers and ``resources`` renders the default site.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import heapq
-import itertools
-import random
-import select
 import socket
-import struct
-import threading
 import time
 from collections import deque
 from typing import Callable, Mapping, Optional, Sequence, Union
 
 from aiocoap import resource
+from aiocoap.numbers.types import Type
+
+from wire.dtls_records import is_client_hello
+from wire.loop import CALL_TIMEOUT, Loop
 
 from . import script
 from .capture import Capture, Listener, Predicate
-from .dtls_server import DtlsEvent, DtlsPeer, is_client_hello
+from .exchanges import EXCHANGE_TIMER, Exchanges
 from .records import CoapView, Datagram, Peer
 from .resources import PeerAddress, SiteRenderer, default_site
-from .script import ACK, CON, NON, RST, Rule, Send
+from .script import Rule, Send
+from .sessions import DtlsEvent, DtlsSessions
+from .udp import MAX_DATAGRAM, RCVBUF, Reader, open_socket
 
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
-_ANC_SIZE = socket.CMSG_SPACE(16)
-_TIMESPEC = struct.Struct("@qq")
-RCVBUF = 32 << 20  # a burst of small datagrams costs ~1 KiB of skb each
-MAX_DATAGRAM = 65535
-ACK_TIMEOUT, ACK_RANDOM_FACTOR, MAX_RETRANSMIT = 2.0, 1.5, 4
-CALL_TIMEOUT = 5.0
+__all__ = ["CALL_TIMEOUT", "MAX_DATAGRAM", "RCVBUF", "ReferenceServer"]
+
+#: received datagrams answered per loop turn before the socket is read again
+ANSWER_BATCH, REDRAIN_EVERY = 256, 8
 
 
 class ReferenceServer:
@@ -58,70 +53,39 @@ class ReferenceServer:
         self._rcvbuf = rcvbuf
         self.capture = Capture()
         self.rules = script.Rules()
-        self._lock = threading.Lock()  # peers, outstanding, events, mid counter
         self._peers: dict[Peer, None] = {}
-        self._outstanding: dict[tuple[Peer, int], Datagram] = {}
-        self._tokens: dict[tuple[Peer, bytes], Datagram] = {}
-        self._events: list[DtlsEvent] = []
-        self._ignores: list[tuple[Callable[[bytes], bool], int]] = []
-        self._ignored: list[Datagram] = []
-        self._mid = random.randrange(0x10000)
-        self._dtls: dict[Peer, DtlsPeer] = {}
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
-        self._seq = itertools.count()
-        self._commands: deque = deque()
         self._backlog: deque[Datagram] = deque()
-        self._rxview = memoryview(bytearray(MAX_DATAGRAM))
-        self._sock: Optional[socket.socket] = None
-        self._wake_r = self._wake_w = None
-        self._thread: Optional[threading.Thread] = None
-        self._running = False
-        self._stopped = False
-        self._pending_emit: Optional[Datagram] = None
-        self._tx_plaintext: Optional[bytes] = None
-        self._tx_reply_to: Optional[Datagram] = None
-        self._tx_records: list[Datagram] = []
-        self._rx_current: Optional[Datagram] = None
+        self._loop = Loop("reference-server", busy=lambda: bool(self._backlog), after_poll=self._work_backlog,
+                          on_exit=self._on_exit)
+        self.exchanges = Exchanges(self._loop, self._transmit)
+        self.sessions = DtlsSessions(self._loop, self.capture, self._sendto, self._psk_table, self._process,
+                                     self.exchanges.match_reply)
+        self._sock = None
+        self._reader: Optional[Reader] = None
+        self._started = self._stopped = False
         self._renderer: Optional[SiteRenderer] = None
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> "ReferenceServer":
-        if self._thread is not None:
+        if self._started:
             return self
-        family = socket.AF_INET6 if ":" in self._bind[0] else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        try:  # root may exceed net.core.rmem_max; everyone else gets what the kernel allows
-            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, self._rcvbuf)
-        except OSError:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        except OSError:
-            pass
-        sock.bind(self._bind)
-        sock.setblocking(False)
-        self._sock = sock
-        self._bound = (sock.getsockname()[0], sock.getsockname()[1])
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._sock = open_socket(self._bind, self._rcvbuf)
+        self._bound = (self._sock.getsockname()[0], self._sock.getsockname()[1])
+        self._reader = Reader(self._sock)
         self._renderer = SiteRenderer(self.site)
-        self._running = True
-        self._thread = threading.Thread(target=self._run, name=f"reference-server {self.bound}", daemon=True)
-        self._thread.start()
+        self._loop.name = f"reference-server {self.bound}"
+        self._loop.add_reader(self._sock, self._drain)
+        self._started = True
+        self._loop.start()
         return self
 
     def stop(self) -> None:
         """Stop the loop (sending close_notify on DTLS sessions) and join; idempotent."""
-        if self._thread is None or self._stopped:
+        if not self._started or self._stopped:
             return
         self._stopped = True
-        self._running = False
-        self._wake()
-        self._thread.join(10)
-        for s in (self._sock, self._wake_r, self._wake_w):
-            if s is not None:
-                s.close()
+        self._loop.stop()
+        self._sock.close()
         if self._renderer is not None:
             self._renderer.close()
 
@@ -168,18 +132,13 @@ class ReferenceServer:
     def reset(self) -> list[Datagram]:
         """Between tests: drop rules and capture (returned); keep socket and DTLS sessions."""
         self.rules.clear()
-        with self._lock:
-            self._outstanding.clear()
-            self._tokens.clear()
-            self._events.clear()
-            self._ignores.clear()
-            self._ignored.clear()
-        self._call(self._cancel_scheduled_sends)
+        self.exchanges.forget()
+        self.sessions.forget_records()
+        self._loop.call(lambda: self._loop.cancel(EXCHANGE_TIMER))
         return self.capture.clear()
 
     def peers(self) -> list[Peer]:
-        with self._lock:
-            return list(self._peers)
+        return list(self._peers)  # the loop only adds; a copy of a dict is atomic under the GIL
 
     # ---- scripting -------------------------------------------------------------------
     def add_rule(self, rule: Rule) -> Rule:
@@ -198,9 +157,7 @@ class ReferenceServer:
         return self.add_rule(Rule(list(actions), mtype, code, uri_path, predicate, count))
 
     def next_mid(self) -> int:
-        with self._lock:
-            self._mid = (self._mid + 1) & 0xFFFF
-            return self._mid
+        return self.exchanges.next_mid()
 
     def send_request(
         self,
@@ -215,26 +172,23 @@ class ReferenceServer:
     ) -> Datagram:
         """Server-initiated CON/NON request to the client; returns the tx record."""
         data = script.build(mtype, code, self.next_mid() if mid is None else mid, token, options, payload)
-        return self._call(lambda: self._transmit(tuple(peer), data, retransmit=retransmit))
+        return self._loop.call(lambda: self._transmit(tuple(peer), data, retransmit=retransmit))
 
     def send_raw(self, peer: Peer, data: bytes) -> Datagram:
         """Exactly these bytes (as DTLS application data on a DTLS server)."""
-        return self._call(lambda: self._transmit(tuple(peer), bytes(data)))
+        return self._loop.call(lambda: self._transmit(tuple(peer), bytes(data)))
 
     # ---- DTLS ------------------------------------------------------------------------
     def set_psk(self, psk: Mapping[bytes, bytes]) -> None:
         """Replace the PSK table; used by handshakes that start afterwards."""
-        with self._lock:
-            self._psk = dict(psk)
+        self._psk = dict(psk)
 
     def _psk_table(self) -> Mapping[bytes, bytes]:
-        with self._lock:
-            return self._psk
+        return self._psk
 
     @property
     def dtls_events(self) -> list[DtlsEvent]:
-        with self._lock:
-            return list(self._events)
+        return self.sessions.events()
 
     def wait_dtls_event(self, predicate: Callable[[DtlsEvent], bool], timeout: float = 5.0) -> DtlsEvent:
         def found() -> Optional[DtlsEvent]:
@@ -245,119 +199,30 @@ class ReferenceServer:
     def ignore_dtls(self, count: int = 1, predicate: Callable[[bytes], bool] = is_client_hello) -> None:
         """Record, but do not hand to tinydtls, the next `count` datagrams whose wire matches
         (default: a ClientHello): a lost flight, so the peer must retransmit it."""
-        with self._lock:
-            self._ignores.append((predicate, count))
+        self.sessions.ignore(count, predicate)
 
     @property
     def dtls_ignored(self) -> list[Datagram]:
         """The datagrams ignore_dtls() kept from tinydtls, in order."""
-        with self._lock:
-            return list(self._ignored)
+        return self.sessions.ignored()
 
     def dtls_connected(self, peer: Peer) -> bool:
-        return self._call(lambda: bool(self._dtls.get(tuple(peer)) and self._dtls[tuple(peer)].connected))
+        return self._loop.call(lambda: self.sessions.connected(tuple(peer)))
 
     def close_session(self, peer: Peer) -> None:
         """Send close_notify to `peer` and forget its session."""
-        self._call(lambda: self._drop_dtls(tuple(peer), notify=True))
+        self._loop.call(lambda: self.sessions.drop(tuple(peer), notify=True))
 
-    # ---- loop thread -----------------------------------------------------------------
-    def _wake(self) -> None:
-        try:
-            self._wake_w.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass
-
-    def _call(self, fn: Callable[[], object], timeout: float = CALL_TIMEOUT):
-        """Run `fn` on the loop thread and return its result (re-raising its exception)."""
-        if threading.current_thread() is self._thread or not self._running:
-            return fn()
-        fut: concurrent.futures.Future = concurrent.futures.Future()
-        self._commands.append((fn, fut))
-        self._wake()
-        return fut.result(timeout)
-
-    def _schedule(self, delay: float, fn: Callable[[], None]) -> None:
-        heapq.heappush(self._timers, (time.monotonic() + max(0.0, delay), next(self._seq), fn))
-
-    def _cancel_scheduled_sends(self) -> None:
-        self._timers = [t for t in self._timers if getattr(t[2], "dtls_timer", False)]
-        heapq.heapify(self._timers)
-
-    def _run(self) -> None:
-        poller = select.poll()
-        poller.register(self._sock.fileno(), select.POLLIN)
-        poller.register(self._wake_r.fileno(), select.POLLIN)
-        sock_fd = self._sock.fileno()
-        try:
-            while self._running:
-                timeout = None
-                if self._backlog:
-                    timeout = 0
-                elif self._timers:
-                    timeout = max(0, int((self._timers[0][0] - time.monotonic()) * 1000) + 1)
-                for fd, _ in poller.poll(timeout):
-                    if fd == sock_fd:
-                        self._drain()
-                    else:
-                        try:
-                            while self._wake_r.recv(4096):
-                                pass
-                        except (BlockingIOError, OSError):
-                            pass
-                self._work_backlog()
-                self._run_commands()
-                now = time.monotonic()
-                while self._timers and self._timers[0][0] <= now:
-                    _, _, fn = heapq.heappop(self._timers)
-                    self._guard(fn)
-        finally:
-            self._run_commands()
-            for peer in list(self._dtls):
-                self._drop_dtls(peer, notify=True)
-
-    def _run_commands(self) -> None:
-        while self._commands:
-            fn, fut = self._commands.popleft()
-            try:
-                fut.set_result(fn())
-            except BaseException as e:
-                fut.set_exception(e)
-
-    @staticmethod
-    def _guard(fn: Callable[[], None]) -> None:
-        try:
-            fn()
-        except Exception:  # the server never dies on one bad datagram or timer
-            import traceback
-
-            traceback.print_exc()
-
+    # ---- loop thread: receiving ------------------------------------------------------
     def _drain(self) -> int:
         """Record everything the socket holds (recording never waits for answering)."""
-        view = self._rxview
         count = 0
-        while True:
-            try:
-                n, anc, _flags, addr = self._sock.recvmsg_into([view], _ANC_SIZE)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                continue  # e.g. an ICMP error queued on the socket
-            now = time.monotonic()
-            ktime = None
-            for level, kind, data in anc:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
-                    sec, nsec = _TIMESPEC.unpack_from(data)
-                    ktime = sec + nsec / 1e9
-            peer: Peer = (addr[0], addr[1])
-            dgram = Datagram("rx", now, peer, bytes(view[:n]), kernel_time=ktime, is_dtls=self.is_dtls)
-            if not self.is_dtls:  # DTLS: appended by _handle_dtls, once tinydtls has seen it
-                self._match_reply(dgram)
+        for got in self._reader:
+            dgram = Datagram("rx", got.time, got.peer, got.data, kernel_time=got.kernel_time, is_dtls=self.is_dtls)
+            if not self.is_dtls:  # DTLS: recorded by the sessions, once tinydtls has seen it
+                self.exchanges.match_reply(dgram)
                 self.capture.append(dgram, notify=False)
-            if peer not in self._peers:
-                with self._lock:
-                    self._peers[peer] = None
+            self._peers.setdefault(got.peer, None)
             if not self.is_dtls:
                 self.capture.emit(dgram)
             self._backlog.append(dgram)
@@ -368,25 +233,29 @@ class ReferenceServer:
 
     def _work_backlog(self) -> None:
         """Answer recorded datagrams, re-draining the socket every few so none is lost."""
-        for i in range(256):
+        handle = self.sessions.receive if self.is_dtls else self._process
+        for i in range(ANSWER_BATCH):
             if not self._backlog:
                 return
-            if i % 8 == 7:
+            if i % REDRAIN_EVERY == REDRAIN_EVERY - 1:
                 self._drain()
             dgram = self._backlog.popleft()
-            if self.is_dtls:
-                self._guard(lambda: self._handle_dtls(dgram))
-            else:
-                self._guard(lambda: self._process(dgram))
+            try:
+                handle(dgram)
+            except Exception:  # noqa: BLE001 - the server never dies on one bad datagram
+                import traceback
 
-    # ---- incoming CoAP ---------------------------------------------------------------
+                traceback.print_exc()
+
+    def _on_exit(self) -> None:
+        self.sessions.close_all()
+
+    # ---- answering -------------------------------------------------------------------
     def _process(self, dgram: Datagram) -> None:
         """Answer one recorded datagram whose plaintext is known."""
         view = dgram.message
-        if view is None:
-            return
-        if view.mtype in (ACK, RST):
-            return  # matched to what we sent when recorded; never answered
+        if view is None or view.mtype in (Type.ACK, Type.RST):
+            return  # ACK/RST: matched to what we sent when recorded; never answered
         rule = self.rules.pick(dgram, view)
         if rule is not None:
             sends: list[Send] = []
@@ -396,18 +265,19 @@ class ReferenceServer:
             sends = self._default_answer(dgram, view)
         for s in sends:
             if s.delay > 0:
-                self._schedule(s.delay, lambda s=s: self._transmit(dgram.peer, s.data, dgram, s.retransmit))
+                self._loop.schedule(s.delay, lambda s=s: self._transmit(dgram.peer, s.data, dgram, s.retransmit),
+                                    EXCHANGE_TIMER)
             else:
                 self._transmit(dgram.peer, s.data, dgram, s.retransmit)
 
     def _default_answer(self, dgram: Datagram, view: CoapView) -> list[Send]:
         """RFC 7252 behaviour: reject malformed/empty CON with RST, ACK separate responses."""
         if dgram.violations or view.is_empty:
-            return [Send(script.build(RST, 0, view.mid))] if view.mtype == CON else []
+            return [Send(script.build(Type.RST, 0, view.mid))] if view.mtype == Type.CON else []
         if view.is_request:
             return self.site_answer(dgram, view)
-        self._match_token(dgram, view)
-        return [Send(script.build(ACK, 0, view.mid))] if view.mtype == CON else []
+        self.exchanges.match_token(dgram, view)
+        return [Send(script.build(Type.ACK, 0, view.mid))] if view.mtype == Type.CON else []
 
     def site_answer(self, dgram: Datagram, view: CoapView) -> list[Send]:
         """The default resources' answer, piggybacked (CON) or as NON (NON)."""
@@ -415,181 +285,24 @@ class ReferenceServer:
         response = self._renderer.render(dgram.plaintext, remote)
         if response is None:
             return []
-        if view.mtype == CON:
-            response.mtype, response.mid = ACK, view.mid
+        if view.mtype == Type.CON:
+            response.mtype, response.mid = Type.ACK, view.mid
         else:
-            response.mtype, response.mid = NON, self.next_mid()
+            response.mtype, response.mid = Type.NON, self.next_mid()
         response.token = view.token
         return [Send(response.encode())]
 
-    def _match_reply(self, dgram: Datagram) -> None:
-        """Link an incoming ACK/RST to our CON/NON by MID (header bytes only: cheap, and
-        done before the record is visible so waiters always see the link)."""
-        p = dgram.plaintext
-        if p is None or len(p) < 4 or p[0] >> 6 != 1 or (p[0] >> 4) & 3 not in (ACK, RST):
-            return
-        with self._lock:
-            dgram.reply_to = self._outstanding.pop((dgram.peer, int.from_bytes(p[2:4], "big")), None)
+    # ---- loop thread: sending --------------------------------------------------------
+    def _sendto(self, wire: bytes, peer: Peer) -> None:
+        self._sock.sendto(wire, peer)
 
-    def _match_token(self, dgram: Datagram, view: CoapView) -> None:
-        with self._lock:
-            dgram.reply_to = self._tokens.get((dgram.peer, view.token))
-
-    # ---- outgoing --------------------------------------------------------------------
     def _transmit(self, peer: Peer, data: bytes, reply_to: Optional[Datagram] = None, retransmit: bool = False) -> Datagram:
         if self.is_dtls:
-            dgram = self._transmit_dtls(peer, data, reply_to)
+            dgram = self.sessions.transmit(peer, data, reply_to)
         else:
             dgram = Datagram("tx", time.monotonic(), peer, data, reply_to=reply_to)
             self.capture.append(dgram)  # before sendto: a test woken by the reply sees it
             self.capture.emit(dgram)
-            self._sock.sendto(data, peer)
-        if len(data) >= 4 and (data[0] >> 4) & 3 in (CON, NON) and data[0] >> 6 == 1:
-            mid = int.from_bytes(data[2:4], "big")
-            tkl = data[0] & 0x0F
-            with self._lock:
-                self._outstanding[(peer, mid)] = dgram
-                if 1 <= data[1] <= 31:
-                    self._tokens[(peer, data[4 : 4 + tkl])] = dgram
-            if retransmit and (data[0] >> 4) & 3 == CON:
-                timeout = random.uniform(ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR)
-                self._schedule(timeout, lambda: self._retransmit(peer, mid, data, dgram, timeout, 1))
+            self._sendto(data, peer)
+        self.exchanges.sent(peer, dgram, retransmit)
         return dgram
-
-    def _retransmit(self, peer: Peer, mid: int, data: bytes, first: Datagram, timeout: float, attempt: int) -> None:
-        with self._lock:
-            pending = self._outstanding.get((peer, mid)) is first
-        if not pending or attempt > MAX_RETRANSMIT:
-            return
-        self._transmit(peer, data, first.reply_to)
-        with self._lock:
-            self._outstanding[(peer, mid)] = first  # an ACK still points at the first copy
-        self._schedule(timeout * 2, lambda: self._retransmit(peer, mid, data, first, timeout * 2, attempt + 1))
-
-    # ---- DTLS plumbing (loop thread only) --------------------------------------------
-    def _handle_dtls(self, dgram: Datagram) -> None:
-        """Record the datagram and hand a copy to the peer's tinydtls session.
-
-        The record joins the capture here, not in _drain, and with the capture held until
-        tinydtls is done with it: Capture.wait_count looks at each record once, so a waiter
-        that saw it before its plaintext was set would never match it on its plaintext.
-        Records sent meanwhile (the handshake's answers, a reply) still join before sendto.
-        """
-        with self.capture.held():
-            self.capture.append(dgram, notify=False)
-            try:
-                if self._take_ignore(dgram):
-                    self.capture.emit(dgram)
-                    return
-                self._handle_dtls_session(dgram)
-            finally:
-                self.capture.notify()
-
-    def _take_ignore(self, dgram: Datagram) -> bool:
-        with self._lock:
-            ignores = list(self._ignores)
-        for predicate, _ in ignores:  # outside the lock: a predicate is test code
-            if predicate(dgram.wire):
-                with self._lock:
-                    for i, (p, left) in enumerate(self._ignores):
-                        if p is predicate:
-                            if left <= 1:
-                                del self._ignores[i]
-                            else:
-                                self._ignores[i] = (p, left - 1)
-                            break
-                    self._ignored.append(dgram)
-                return True
-        return False
-
-    def _handle_dtls_session(self, dgram: Datagram) -> None:
-        peer = dgram.peer
-        session = self._dtls.get(peer)
-        if session is not None and (session.failed or (session.connected and is_client_hello(dgram.wire))):
-            self._drop_dtls(peer, notify=False)
-            session = None
-        if session is None:
-            session = DtlsPeer(peer, self._psk_table, self._dtls_send, self._dtls_deliver, self._dtls_event)
-            self._dtls[peer] = session
-        self._rx_current, self._pending_emit = dgram, dgram
-        try:
-            session.handle(dgram.wire)
-        finally:
-            self._rx_current = None
-            self._flush_emit()
-            self._arm_dtls_timer(session)
-
-    def _flush_emit(self) -> None:
-        if self._pending_emit is not None:
-            d, self._pending_emit = self._pending_emit, None
-            self.capture.emit(d)
-
-    def _dtls_deliver(self, session: DtlsPeer, plaintext: bytes) -> None:
-        dgram = self._rx_current
-        if dgram is None:
-            return
-        if dgram.plaintext is not None:  # second application record in one datagram
-            dgram = Datagram("rx", dgram.time, dgram.peer, dgram.wire, dgram.kernel_time, True)
-            self.capture.append(dgram)
-            self._pending_emit = dgram
-        dgram.set_plaintext(plaintext)
-        self._match_reply(dgram)
-        self.capture.notify()
-        self._flush_emit()
-        self._process(dgram)
-
-    def _dtls_send(self, session: DtlsPeer, wire: bytes) -> None:
-        self._flush_emit()
-        dgram = Datagram("tx", time.monotonic(), session.peer, wire, is_dtls=True)
-        if self._tx_plaintext is not None:  # set before append: waiters never see it half-built
-            dgram.set_plaintext(self._tx_plaintext)
-            dgram.reply_to = self._tx_reply_to
-            self._tx_plaintext = self._tx_reply_to = None
-        self.capture.append(dgram)
-        self.capture.emit(dgram)
-        self._tx_records.append(dgram)
-        try:
-            self._sock.sendto(wire, session.peer)
-        except OSError:
-            pass
-
-    def _transmit_dtls(self, peer: Peer, plaintext: bytes, reply_to: Optional[Datagram]) -> Datagram:
-        session = self._dtls.get(peer)
-        if session is None:
-            raise RuntimeError(f"no DTLS session with {peer}")
-        self._tx_plaintext, self._tx_records, self._tx_reply_to = plaintext, [], reply_to
-        try:
-            written = session.write(plaintext)
-        finally:
-            self._tx_plaintext = None
-        self._arm_dtls_timer(session)
-        if written is None or written < 0 or not self._tx_records:
-            raise RuntimeError(f"tinydtls refused to write to {peer} ({written})")
-        return self._tx_records[0]
-
-    def _dtls_event(self, session: DtlsPeer, level: int, code: int) -> None:
-        with self._lock:
-            self._events.append(DtlsEvent(time.monotonic(), session.peer, level, code))
-        self.capture.notify()
-
-    def _arm_dtls_timer(self, session: DtlsPeer) -> None:
-        try:
-            delay = session.retransmit_delay()
-        except Exception:
-            return
-        if delay is None or getattr(session, "timer_armed", False):
-            return
-        session.timer_armed = True  # type: ignore[attr-defined]
-
-        def fire() -> None:
-            session.timer_armed = False  # type: ignore[attr-defined]
-            if self._dtls.get(session.peer) is session:
-                self._arm_dtls_timer(session)
-
-        fire.dtls_timer = True  # type: ignore[attr-defined]
-        self._schedule(delay, fire)
-
-    def _drop_dtls(self, peer: Peer, notify: bool) -> None:
-        session = self._dtls.pop(peer, None)
-        if session is not None and notify:
-            session.close()

@@ -1,7 +1,7 @@
 """Minimal CoAP clients for exercising the reference server in the harness's own tests.
 
-The UDP client is a bare socket; the DTLS client uses the same low-level DTLSSocket
-binding as aiocoap's transports/tinydtls.py, driven synchronously with timeouts.
+The UDP client is a bare socket; the DTLS client is the project's one tinydtls layer
+(wire.tinydtls), driven synchronously with timeouts.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from typing import Optional, Sequence
 
 import aiocoap
 from aiocoap import optiontypes
-from DTLSSocket import dtls
 
-from .dtls_server import _SENTINEL_ADDRESS, _SENTINEL_PORT, EVENT_CONNECTED, LEVEL_FATAL
+from wire.tinydtls import EVENT_CONNECTED, LEVEL_FATAL, LEVEL_NOALERT, DtlsEndpoint
+
 from .records import CoapView, decode_view
 from .script import code_int
+
+RETRANSMIT_POLL_S = 0.2  # how often a waiting client lets tinydtls check for a lost flight
 
 
 def request_bytes(
@@ -73,7 +75,7 @@ class UdpClient:
 
 
 class DtlsClient:
-    """A tinydtls PSK client on its own UDP socket, pumped by `connect`/`recv`."""
+    """A tinydtls PSK client (wire.tinydtls) on its own UDP socket, pumped by `connect`/`recv`."""
 
     def __init__(self, server: tuple[str, int], identity: bytes, key: bytes) -> None:
         self.server = server
@@ -81,30 +83,21 @@ class DtlsClient:
         self.sock.bind(("127.0.0.1", 0))
         self.events: list[tuple[int, int]] = []
         self.app: list[bytes] = []
-        self.ctx = dtls.DTLS(
-            read=self._read, write=self._write, event=self._event, pskId=identity, pskStore={identity: key}
-        )
-        self.conn = None
+        self.endpoint = DtlsEndpoint(lambda wire: self._write(None, wire), self.app.append,
+                                     lambda level, code: self.events.append((level, code)),
+                                     identity=identity, psk={identity: key})
 
     @property
     def address(self) -> tuple[str, int]:
         return self.sock.getsockname()[:2]
 
-    def _read(self, _s, data: bytes) -> int:
-        self.app.append(bytes(data))
-        return len(data)
-
-    def _write(self, _r, data: bytes) -> int:
-        self.sock.sendto(data, self.server)
-        return len(data)
-
-    def _event(self, level: int, code: int) -> int:
-        self.events.append((level, code))
-        return 0
+    def _write(self, _recipient: object, data: bytes) -> int:
+        """Each record flight tinydtls sends (a subclass may watch them)."""
+        return self.sock.sendto(data, self.server)
 
     @property
     def connected(self) -> bool:
-        return (0, EVENT_CONNECTED) in self.events
+        return (LEVEL_NOALERT, EVENT_CONNECTED) in self.events
 
     @property
     def alerted(self) -> bool:
@@ -117,20 +110,19 @@ class DtlsClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            r, _, _ = select.select([self.sock], [], [], min(remaining, 0.2))
+            r, _, _ = select.select([self.sock], [], [], min(remaining, RETRANSMIT_POLL_S))
             if r:
-                data = self.sock.recv(65535)
-                self.ctx.handleMessage(self.conn, data)
+                self.endpoint.handle(self.sock.recv(65535))
             else:
-                self.ctx.checkRetransmit()
+                self.endpoint.retransmit_delay()  # lets tinydtls resend a lost flight
         return True
 
     def connect(self, timeout: float = 3.0) -> bool:
-        self.conn = self.ctx.connect(_SENTINEL_ADDRESS, _SENTINEL_PORT)
+        self.endpoint.connect()
         return self.pump(lambda: self.connected or self.alerted, timeout) and self.connected
 
     def send(self, plaintext: bytes) -> None:
-        self.ctx.write(self.conn, plaintext)
+        self.endpoint.write(plaintext)
 
     def recv(self, timeout: float = 2.0) -> bytes:
         n = len(self.app)
@@ -139,10 +131,5 @@ class DtlsClient:
         return self.app[n]
 
     def close(self) -> None:
-        try:
-            if self.conn is not None and self.connected:
-                self.ctx.close(self.conn)  # close_notify
-        except Exception:
-            pass
-        self.conn = None
+        self.endpoint.close_notify()
         self.sock.close()

@@ -2,31 +2,33 @@
 check (no impairments; the suites install them per test through the fixtures)."""
 from __future__ import annotations
 
-import argparse
 import signal
 import threading
 
+from wire.address import format_hostport, hostport_argument
+from wire.cli import ArgumentParser, fail
+
 from .relay import Relay
 
-
-def _hostport(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host or "127.0.0.1", int(port)
+PROG = "python -m relay"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m relay", description=__doc__)
-    ap.add_argument("--bind", type=_hostport, default=("127.0.0.1", 0))
-    ap.add_argument("--to", type=_hostport, required=True, help="the reference server's address")
+    ap = ArgumentParser(prog=PROG, description=__doc__)
+    ap.add_argument("--bind", type=hostport_argument(), default=("127.0.0.1", 0), metavar="HOST:PORT")
+    ap.add_argument("--to", type=hostport_argument(allow_port_zero=False), required=True, metavar="HOST:PORT",
+                    help="the reference server's address")
     args = ap.parse_args(argv)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with Relay(args.bind, args.to) as relay:
-        host, port = relay.bound
-        print(f"RELAY udp {host}:{port} -> {args.to[0]}:{args.to[1]}", flush=True)
+    relay = Relay(args.bind, args.to)
+    try:
+        relay.start()
+    except OSError as e:
+        return fail(PROG, f"cannot bind {format_hostport(args.bind)}: {e.strerror or e}")
+    with relay:
+        print(f"RELAY udp {format_hostport(relay.bound)} -> {format_hostport(args.to)}", flush=True)
         stop.wait()
         for action in relay.actions():
             print(f"{action.time:.6f} {action.direction} #{action.index} {action.action} {action.size} B {action.note}")

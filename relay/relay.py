@@ -2,24 +2,23 @@
 
 The DUT dials the relay instead of the server. Each DUT address gets its own upstream socket,
 so the server sees one stable peer per DUT session, and what the server sends to that peer goes
-back to the DUT address it belongs to. One daemon thread polls the sockets and a timer heap
+back to the DUT address it belongs to. One network loop (wire.loop) polls the sockets and a timer heap
 (delays, reorder holds); tests change rules and read the record under a lock, and wait on a
 condition, never a sleep. Works for plain CoAP and DTLS alike: datagrams are opaque here.
 """
 from __future__ import annotations
 
-import heapq
-import itertools
-import select
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
+from wire.address import Address
+from wire.loop import Loop
+
 from .impairment import DOWN, UP, Action, Kind, Rule
 
-Address = tuple[str, int]
 MAX_DATAGRAM = 65535
 DEFAULT_MAX_HOLD = 5.0  # seconds a reordered datagram waits for its successor at most
 
@@ -57,44 +56,33 @@ class Relay:
         self._actions: list[Action] = []
         self._counts = {UP: 0, DOWN: 0}
         self._held: dict[str, _Held] = {}
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
-        self._seq = itertools.count()
         self._upstream: dict[Address, socket.socket] = {}  # DUT address -> its upstream socket
-        self._by_fd: dict[int, Address] = {}
         self._sock: socket.socket | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
-        self._poller: select.poll | None = None
-        self._thread: threading.Thread | None = None
-        self._running = False
+        self._loop: Loop | None = None
         self._generation = 0  # reset() invalidates scheduled sends of the previous test
 
     # ---- lifecycle -----------------------------------------------------------------------
     def start(self) -> "Relay":
-        if self._thread is not None:
+        if self._loop is not None:
             return self
         sock = socket.socket(_family(self._bind[0]), socket.SOCK_DGRAM)
-        sock.bind(self._bind)
+        try:
+            sock.bind(self._bind)
+        except OSError:
+            sock.close()
+            raise
         sock.setblocking(False)
         self._sock = sock
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._poller = select.poll()
-        self._poller.register(sock.fileno(), select.POLLIN)
-        self._poller.register(self._wake_r.fileno(), select.POLLIN)
-        self._running = True
-        self._thread = threading.Thread(target=self._run, name=f"relay {self.bound}", daemon=True)
-        self._thread.start()
+        self._loop = Loop(f"relay {self.bound}")
+        self._loop.add_reader(sock, lambda: self._drain(sock, UP, None))
+        self._loop.start()
         return self
 
     def stop(self) -> None:
-        if self._thread is None or not self._running:
+        if self._loop is None or not self._loop.running:
             return
-        self._running = False
-        self._wake()
-        self._thread.join(5)
-        for s in [self._sock, self._wake_r, self._wake_w, *self._upstream.values()]:
+        self._loop.stop(5)
+        for s in [self._sock, *self._upstream.values()]:
             if s is not None:
                 s.close()
 
@@ -209,13 +197,6 @@ class Relay:
             self._cond.notify_all()
 
     # ---- loop thread ---------------------------------------------------------------------
-    def _wake(self) -> None:
-        try:
-            if self._wake_w is not None:
-                self._wake_w.send(b"\0")
-        except OSError:
-            pass
-
     def _schedule(self, delay: float, fn: Callable[[], None]) -> None:
         """Loop thread only: run ``fn`` after ``delay`` seconds unless a reset comes first."""
         generation = self._generation
@@ -224,30 +205,8 @@ class Relay:
             if generation == self._generation:
                 fn()
 
-        heapq.heappush(self._timers, (time.monotonic() + max(0.0, delay), next(self._seq), guarded))
-
-    def _run(self) -> None:
-        assert self._poller is not None and self._sock is not None and self._wake_r is not None
-        dut_fd, wake_fd = self._sock.fileno(), self._wake_r.fileno()
-        while self._running:
-            timeout = None
-            if self._timers:
-                timeout = max(0, int((self._timers[0][0] - time.monotonic()) * 1000) + 1)
-            for fd, _ in self._poller.poll(timeout):
-                if fd == wake_fd:
-                    try:
-                        while self._wake_r.recv(4096):
-                            pass
-                    except OSError:
-                        pass
-                elif fd == dut_fd:
-                    self._drain(self._sock, UP, None)
-                elif fd in self._by_fd:
-                    self._drain(self._upstream[self._by_fd[fd]], DOWN, self._by_fd[fd])
-            now = time.monotonic()
-            while self._timers and self._timers[0][0] <= now:
-                _, _, fn = heapq.heappop(self._timers)
-                fn()
+        assert self._loop is not None
+        self._loop.schedule(delay, guarded)
 
     def _drain(self, sock: socket.socket, direction: str, dut: Address | None) -> None:
         while True:
@@ -272,9 +231,8 @@ class Relay:
             sock.setblocking(False)
             with self._cond:
                 self._upstream[dut] = sock
-                self._by_fd[sock.fileno()] = dut
-            assert self._poller is not None
-            self._poller.register(sock.fileno(), select.POLLIN)
+            assert self._loop is not None
+            self._loop.add_reader(sock, lambda: self._drain(sock, DOWN, dut))
         return sock
 
     def _handle(self, direction: str, data: bytes, peer: Address) -> None:

@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 # autoconf/automake/libtool/gcc/python3-dev: DTLSSocket builds tinydtls from source.
 # tshark: the pcap tests decode captures with it. chromium: the report screenshot test.
+# libcoap3-bin: the block-wise test runs libcoap's client (Debian names it coap-client-notls).
 need_pkgs=()
-for tool in autoconf:autoconf automake:automake libtoolize:libtool gcc:gcc make:make tshark:tshark chromium:chromium; do
+for tool in autoconf:autoconf automake:automake libtoolize:libtool gcc:gcc make:make tshark:tshark chromium:chromium coap-client-notls:libcoap3-bin; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need_pkgs+=("${tool##*:}")
 done
 if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then need_pkgs+=(python3-venv); fi

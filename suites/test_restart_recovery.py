@@ -1,7 +1,7 @@
 """AT+CFUN=1,1 in the middle of an open session: the module restarts clean and the run goes on.
 
 The restart waits for ``RDY`` / ``APP RDY`` (or a working ``AT`` on firmware without APP RDY),
-then the harness brings the module up again. Afterwards no client is open, every setting is at
+then the strategy brings the module up again. Afterwards no client is open, every setting is at
 its documented default, the CON that was in flight is never reported, and a new session works.
 (A DUT that stops answering by itself is handled by fixtures/recovery.py; tests/test_recovery.py
 shows it with the emulator's hang-then-reboot fault.)
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from dut import BG96, AckUrc
-from fixtures.coap import datagram_timeout
-from fixtures.dut import bring_up
+from dut import BG96, AckUrc, DutStrategy
 from evidence import Evidence
-from fixtures.rig import RigConfig
+from fixtures.coap import datagram_timeout
 from fixtures.server import UDP
 from reference_server import CON, EmptyAck, ReferenceServer, Silence
 from spec import ACK_RANDOM_FACTOR, CFG_SETTINGS, STATUS_VALUES
@@ -35,8 +33,8 @@ def default_query(keyword: str) -> list[str]:
 @pytest.mark.req("CFG-NOT-SAVED", "OPEN-STATUS", "OPEN-READ-EMPTY", "CFG-TRANS-DEFAULT", "CFG-PDPCID-DEFAULT",
                  "RESTART-CLOSES-CLIENTS")
 @pytest.mark.parametrize("transport", [UDP], indirect=True)  # the new session after it is opened plainly
-def test_restart_in_the_middle_of_a_session(module: BG96, opened: int, server: ReferenceServer, rig: RigConfig,
-                                            evidence: Evidence) -> None:
+def test_restart_in_the_middle_of_a_session(module: BG96, opened: int, server: ReferenceServer,
+                                            strategy: DutStrategy, evidence: Evidence) -> None:
     """Open client, changed settings, a CON in flight; AT+CFUN=1,1: RDY/APP RDY, no client open,
     defaults back, the old CON never reported; then a new session exchanges a CON."""
     server.on(Silence(), predicate=lambda d: d.message is not None and d.message.mid == 6000)
@@ -48,11 +46,10 @@ def test_restart_in_the_middle_of_a_session(module: BG96, opened: int, server: R
     server.wait_for(lambda d: d.direction == "rx" and d.message is not None and d.message.mid == 6000,
                     datagram_timeout(module))
 
-    seen = module.restart(timeout=rig.bring_up_timeout)
+    seen = strategy.restart()  # AT+CFUN=1,1, RDY/APP RDY, then a full bring-up
     evidence.observe("RESTART-URCS", " | ".join(u.line for u in seen))
     assert seen and seen[0].line == "RDY", f"no RDY after AT+CFUN=1,1: {[u.line for u in seen]}"
     restarted_at = seen[-1].time
-    bring_up(module, rig)
 
     listed = module.command("AT+QCOAPOPEN?")
     evidence.observe("OPEN-READ-AFTER-RESTART", " | ".join(listed.lines) or "(no line)")

@@ -9,15 +9,15 @@ port on hardware are skipped there with the reason, and still checked on the emu
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
-from dut import BG96, ATError, Response
+from dut import BG96, DutStrategy, Response
 from dut.urc import AckUrc, ResultUrc
 from evidence import Evidence, EvidenceTable
+from fixtures.dtls import prepare_dtls_client, remove_dtls, rig_psk
 from fixtures.rig import RigConfig
 from reference_server import CON, NON, EmptyAck, ReferenceServer, Silence
 from relay import Relay
@@ -25,10 +25,6 @@ from spec import QCOAPOPEN, RESULT_CODES, STATUS_VALUES
 from spec.commands import CLIENT_ID, COAP_SERVER, PORT
 
 GET = 1
-DTLS_CTX = 0
-PSK_FILE = f"UFS:{DTLS_CTX}_server.psk"
-CFUN_MAX_RESPONSE_S = 15.0  # BG96 AT Commands Manual: AT+CFUN answers within 15 s
-PDP_ACTIVATION_MAX_S = 150.0  # BG96 TCP/IP Application Note: AT+QIACT within 150 s
 UNRESOLVABLE = "no-such-host.invalid"  # RFC 6761: never resolves
 BROADCAST = "255.255.255.255"  # a socket cannot be connected to it without SO_BROADCAST
 OOM_FAULT = "out-of-memory"  # the emulator's model of an exhausted module (see tests/test_recovery.py)
@@ -45,6 +41,7 @@ class Bench:
     """What a provocation may use, and the evidence table every attempt is written to."""
 
     module: BG96
+    dut: DutStrategy  # takes the network away and gives it back
     client: int
     rig: RigConfig
     evidence: Evidence
@@ -93,73 +90,6 @@ class Bench:
 
     def on_hardware(self) -> bool:
         return not self.rig.uses_emulator
-
-
-# -- network state: take it away, give it back --------------------------------------------------
-def wait_pdp_active(b: Bench) -> None:
-    """Until the rig's PDP context is active again: AT+QIACT, re-tried while the module attaches."""
-    cid = b.rig.pdp_cid
-    deadline = time.monotonic() + b.rig.bring_up_timeout
-    while not b.module.pdp_active(cid):
-        if b.module.command(f"AT+QIACT={cid}", timeout=PDP_ACTIVATION_MAX_S + b.module.at.grace,
-                            step="restore: AT+QIACT").ok:
-            return
-        if time.monotonic() > deadline:
-            raise ATError(f"restore: PDP context {cid} not active within {b.rig.bring_up_timeout:.0f} s")
-        try:  # still attaching: the registration URC (if enabled) or one second, whichever first
-            b.module.at.wait_urc(r"^\+C(E|G)?REG: *[15]\b", 1.0, step="restore: wait for registration")
-        except ATError:
-            pass
-
-
-def radio(b: Bench, fun: int) -> Response:
-    response = b.module.command(f"AT+CFUN={fun}", timeout=CFUN_MAX_RESPONSE_S + b.module.at.grace,
-                                step=f"AT+CFUN={fun}")
-    assert response.ok, f"AT+CFUN={fun}: {response.text!r}"
-    return response
-
-
-def restore_network(b: Bench) -> None:
-    """Radio on, PDP context active: the state bring-up left the module in."""
-    radio(b, 1)
-    wait_pdp_active(b)
-
-
-# -- DTLS set-up shared by -2 and -9 -------------------------------------------------------------
-def psk_content(identity: str, key_hex: str) -> bytes:
-    return f"{identity}&{key_hex}".encode()
-
-
-def install_psk(b: Bench, content: bytes) -> None:
-    """Upload <ctx>_server.psk (deleting an old one first) and enable DTLS on the client."""
-    b.module.delete_file(PSK_FILE)  # +CME ERROR: 405 when there is none: fine
-    response, info = b.module.upload(PSK_FILE, content)
-    assert response.ok and info is not None and info[0] == len(content), f"AT+QFUPL: {response.text!r}"
-    assert b.module.cfg("dtls", b.client, 1, DTLS_CTX).ok
-    for line in (f'AT+QSSLCFG="dtls",{DTLS_CTX},1', f'AT+QSSLCFG="dtlsversion",{DTLS_CTX},1'):
-        assert b.module.command(line).ok, line
-
-
-def remove_psk(b: Bench) -> None:
-    b.module.delete_file(PSK_FILE)
-    b.module.command(f'AT+QSSLCFG="dtls",{DTLS_CTX},0')
-
-
-def wrong_key(key_hex: str) -> str:
-    """The same length, every byte different: the handshake's Finished cannot verify."""
-    return bytes(k ^ 0x5A for k in bytes.fromhex(key_hex)).hex()
-
-
-@pytest.fixture(scope="module")
-def psk_reference_server(rig: RigConfig) -> Iterator[ReferenceServer]:
-    """A DTLS-PSK reference server with the rig's identity and key (reached through the relay)."""
-    server = ReferenceServer(bind=(rig.server_bind[0], 0),
-                             psk={rig.psk_identity.encode(): bytes.fromhex(rig.psk_key_hex)})
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # -- one provocation per code --------------------------------------------------------------------
@@ -237,7 +167,7 @@ def in_processing(b: Bench) -> None:
     a second OPEN and a CLOSE meanwhile report -2."""
     relay: Relay = b.fixture("relay")
     relay.blackhole()
-    install_psk(b, psk_content(b.rig.psk_identity, b.rig.psk_key_hex))
+    prepare_dtls_client(b.module, b.client, rig_psk(b.rig))
     host, port = relay.advertised
     at = b.module.at
     line = f'AT+QCOAPOPEN={b.client},"{host}",{port}'
@@ -267,7 +197,7 @@ def in_processing(b: Bench) -> None:
         pytest.fail(f"no -2 while an OPEN was pending: OPEN results {results}, CLOSE "
                     f"{close.final if closed is None else closed.result}")
     finally:
-        remove_psk(b)
+        remove_dtls(b.module)
 
 
 def not_allowed(b: Bench) -> None:
@@ -290,17 +220,16 @@ def network_failure(b: Bench) -> None:
     host, port = server.advertised
     assert b.module.cfg("pdpcid", b.client, b.rig.pdp_cid).ok
     results = {}
-    radio(b, 4)
+    b.dut.radio(4)
     try:
         results["CFUN=4"] = b.open("OPEN with the radio off (AT+CFUN=4)", host, port)
     finally:
-        restore_network(b)
-    deact = b.module.command(f"AT+QIDEACT={b.rig.pdp_cid}", timeout=40.0 + b.module.at.grace)
-    assert deact.ok, deact.text
+        b.dut.restore_network()
+    b.dut.detach()
     try:
         results["QIDEACT"] = b.open(f"OPEN with PDP context {b.rig.pdp_cid} deactivated", host, port)
     finally:
-        wait_pdp_active(b)
+        b.dut.reattach()
     assert results == {"CFUN=4": -4, "QIDEACT": -4}, f"results: {results}"
 
 
@@ -314,14 +243,14 @@ def data_call_activating(b: Bench) -> None:
     server: ReferenceServer = b.fixture("server")
     host, port = server.advertised
     assert b.module.cfg("pdpcid", b.client, b.rig.pdp_cid).ok
-    radio(b, 0)
+    b.dut.radio(0)
     try:
-        radio(b, 1)
+        b.dut.radio(1)
         result = b.open("OPEN right after AT+CFUN=1 (context being activated)", host, port)
     finally:
         if b.module.status().get(b.client) is not None:
             b.close("clean-up: CLOSE")
-        wait_pdp_active(b)
+        b.dut.reattach()
     b.evidence.observe("T4--6-AFTER-CFUN1", result)
     if result != -6 and b.on_hardware():
         pytest.skip(f"OPEN right after AT+CFUN=1 reported {result}: this module/network gives no window "
@@ -358,16 +287,16 @@ def out_of_memory(b: Bench) -> None:
 
 def dtls_failure(b: Bench) -> None:
     """-9: a PSK file with the wrong key: the server cannot verify the handshake."""
-    dtls: ReferenceServer = b.fixture("psk_reference_server")
+    dtls: ReferenceServer = b.fixture("dtls_reference_server")
     relay: Relay = b.fixture("relay")
     dtls.reset()
     relay.retarget(dtls.bound)
-    install_psk(b, psk_content(b.rig.psk_identity, wrong_key(b.rig.psk_key_hex)))
+    prepare_dtls_client(b.module, b.client, rig_psk(b.rig).with_wrong_key())
     host, port = relay.advertised
     try:
         result = b.open("OPEN with a wrong key in the PSK file", host, port)
     finally:
-        remove_psk(b)
+        remove_dtls(b.module)
     b.evidence.notes.append("DTLS server: " + "; ".join(d.summary() for d in dtls.captured()[:20]))
     assert any(d.direction == "rx" for d in dtls.captured()), "the module never started a handshake"
     assert result == -9
@@ -424,9 +353,9 @@ def _cases() -> list[object]:
 
 
 @pytest.mark.parametrize("code", _cases())
-def test_result_code(module: BG96, client: int, rig: RigConfig, evidence: Evidence,
+def test_result_code(module: BG96, strategy: DutStrategy, client: int, rig: RigConfig, evidence: Evidence,
                      request: pytest.FixtureRequest, code: int) -> None:
     """Provoke <result> ``code`` with AT commands, the reference server or the relay, and see it reported."""
     assert set(PROVOKE) == {r.code for r in RESULT_CODES}, "a Table 4 code without a provocation"
     table = evidence.table(f"Provocations of <result> {code}", ("provocation", "command", "answer", "result"))
-    PROVOKE[code](Bench(module, client, rig, evidence, request, table))
+    PROVOKE[code](Bench(module, strategy, client, rig, evidence, request, table))

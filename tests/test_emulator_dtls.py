@@ -13,14 +13,15 @@ from aiocoap.numbers.types import Type
 
 from emulator.testing import AtClient, EmulatorProcess, final_of, running_emulator
 
-dtls = pytest.importorskip("DTLSSocket.dtls")
+pytest.importorskip("DTLSSocket.dtls")
+from wire.tinydtls import DtlsEndpoint  # noqa: E402 - only once DTLSSocket is known to be there
 
 IDENTITY = b"864508030012428"
 KEY = bytes.fromhex("313233343446473839")
 
 
 class DtlsServer(threading.Thread):
-    """One-peer DTLS-PSK server the way aiocoap's tinydtls_server drives DTLSSocket."""
+    """One-peer DTLS-PSK server on the project's tinydtls layer, independent of the reference server."""
 
     def __init__(self, psk: dict[bytes, bytes]) -> None:
         super().__init__(daemon=True)
@@ -34,21 +35,13 @@ class DtlsServer(threading.Thread):
         self.raw: list[bytes] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.d = dtls.DTLS(read=self._read, write=self._write, event=self._event, pskId=b"unused", pskStore=psk)
-        self.session = dtls.Session("::1", 1234)
+        self.d = DtlsEndpoint(self._write, self.plaintext.put, lambda level, code: self.events.put((level, code)),
+                              identity=b"unused", psk=psk)
+        self.d.accept()
 
-    def _read(self, _addr: object, data: bytes) -> int:
-        self.plaintext.put(bytes(data))
-        return len(data)
-
-    def _write(self, _addr: object, data: bytes) -> int:
+    def _write(self, data: bytes) -> None:
         if self.peer is not None:
-            self.sock.sendto(bytes(data), self.peer)
-        return len(data)
-
-    def _event(self, level: int, code: int) -> int:
-        self.events.put((level, code))
-        return 0
+            self.sock.sendto(data, self.peer)
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -57,12 +50,12 @@ class DtlsServer(threading.Thread):
             except (socket.timeout, OSError):
                 continue
             self.raw.append(data)
-            with self.lock:  # a copy: tinydtls decrypts in the buffer it is given
-                self.d.handleMessage(self.session, bytearray(data))
+            with self.lock:
+                self.d.handle(data)
 
     def send(self, plaintext: bytes) -> None:
         with self.lock:
-            self.d.write(self.session, plaintext)
+            self.d.write(plaintext)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.rig import RigConfig
-from fixtures.timeouts import EMULATOR_BASE_S, hardware_base, max_transmit_wait
+from fixtures.timeouts import EMULATOR_BASE_S, hardware_base
+from spec import max_transmit_wait
 
 pytest_plugins = ["pytester"]
 
