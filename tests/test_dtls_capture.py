@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from fixtures.dtls import (DTLS_1_0, PskEntry, application_records, checksum_matches, hello_version,
+from wire.dtls_records import DTLS_1_0
+from fixtures.dtls import (PskEntry, application_records, checksum_matches, hello_version,
                            negotiated_cipher_suite, plaintext_leaks, qfupl_checksum, record_names,
                            record_problems)
 from reference_server import CON, NON, Datagram, ReferenceServer, Silence
