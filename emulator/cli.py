@@ -13,6 +13,7 @@ from wire.cli import ArgumentParser, fail
 from .at_frontend import AtFrontend
 from .config import Config, Latency
 from .faults import FAULTS, Faults
+from .field import add_arguments as add_field_arguments, knobs_from_args
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
     ap.add_argument("--time-scale", type=float, default=1.0)
     ap.add_argument("--latency", default=None, metavar="MS|FILE.json")
     ap.add_argument("--fault", action="append", default=[], metavar="NAME", help=", ".join(sorted(FAULTS)))
+    add_field_arguments(ap)
     ap.add_argument("--log-level", default="WARNING")
     a = ap.parse_args(argv)
     unknown = [f for f in a.fault if f not in FAULTS]
@@ -50,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
         ap.error(f"--latency: {e}")
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr, format="emulator %(levelname)s %(name)s: %(message)s")
     tcp = None if a.pty else (a.tcp or ("127.0.0.1", 7777))
-    return Args(tcp, a.pty, Config(a.time_scale, latency, Faults.from_names(a.fault)))
+    return Args(tcp, a.pty, Config(a.time_scale, latency, Faults.from_names(a.fault), knobs_from_args(ap, a)))
 
 
 async def serve(args: Args) -> None:

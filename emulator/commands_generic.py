@@ -1,4 +1,5 @@
-"""Generic 3GPP/Quectel commands: identity, echo, CMEE, CFUN, registration, PDP contexts, QSSLCFG."""
+"""Generic 3GPP/Quectel commands: identity, echo, CMEE, SIM, CFUN, registration, PDP contexts, URC
+port, QSSLCFG."""
 from __future__ import annotations
 
 import asyncio
@@ -16,6 +17,11 @@ ATTACH_S = 10.0
 #: fault hang-then-reboot: silence before the watchdog resets the module
 WATCHDOG_S = 300.0
 BAD_PARAM = 50
+OPERATION_NOT_ALLOWED, INCORRECT_PASSWORD = 3, 16
+#: <context_type> of AT+QICSGP and its <PDP_type> name in AT+CGDCONT
+PDP_TYPES = {1: "IP", 2: "IPV6", 3: "IPV4V6"}
+MAX_CGDCONT_CID = 15
+URC_PORTS = ("usbat", "usbmodem", "uart1")
 
 
 @command("")
@@ -73,10 +79,19 @@ async def cmee(cmd: Command, m: Modem, io: HostIO) -> Final:
 
 @command("+CPIN")
 async def cpin(cmd: Command, m: Modem, io: HostIO) -> Final:
-    if cmd.form != READ:
-        return cme(3) if cmd.form == WRITE else OK
-    io.info("+CPIN: READY")
-    return OK
+    """SIM state; with the field knob sim_pin it waits for AT+CPIN="<pin>" after every boot."""
+    if cmd.form == READ:
+        io.info("+CPIN: SIM PIN" if m.state.sim_locked else "+CPIN: READY")
+        return OK
+    if cmd.form != WRITE:
+        return OK
+    if not m.state.sim_locked:
+        return cme(OPERATION_NOT_ALLOWED)
+    if len(cmd.params) not in (1, 2):
+        return cme(BAD_PARAM)
+    if cmd.params[0].text != m.config.knobs.sim_pin:
+        return cme(INCORRECT_PASSWORD)
+    return Final("OK", then=m.unlock_sim)
 
 
 @command("+CFUN")
@@ -95,11 +110,14 @@ async def cfun(cmd: Command, m: Modem, io: HostIO) -> Final:
         return cme(BAD_PARAM)
     if rst == 1:
         return Final("OK", then=m.request_restart)
+    was = m.state.cfun
     if fun != 1:
         m.radio_off()
-    elif m.state.cfun != 1:
+    elif was != 1:
         m.start_attach(m.config.scaled(ATTACH_S))
     m.state.cfun = fun
+    if fun == 1 and was != 1:
+        m.search()  # field knobs: registration starts again (searching first)
     return OK
 
 
@@ -125,7 +143,7 @@ def _registration(key: str):  # noqa: ANN202
         if cmd.form == TEST:
             io.info(f"+{key}: (0-2)")
         elif cmd.form == READ:
-            io.info(f"+{key}: {m.state.reg_n[key]},{1 if m.state.cfun == 1 else 0}")
+            io.info(f"+{key}: {m.state.reg_n[key]},{m.reg_stat(key)}")
         elif cmd.form == WRITE and len(cmd.params) == 1:
             m.state.reg_n[key] = as_int(cmd.params[0], 0, 2)
         else:
@@ -146,15 +164,46 @@ async def qicsgp(cmd: Command, m: Modem, io: HostIO) -> Final:
         io.info('+QICSGP: (1-16),(1-3),<APN>,<username>,<password>,(0-3)')
         return OK
     p = cmd.params
-    if cmd.form != WRITE or len(p) not in (1, 4, 5, 6):
+    # AT+QICSGP=<contextID>[,<context_type>,<APN>[,<username>,<password>[,<authentication>]]]
+    if cmd.form != WRITE or len(p) not in (1, 3, 5, 6):
         return ERROR
     ctx = as_int(p[0], 1, 16)
     if len(p) == 1:
         c = m.state.pdp.get(ctx, PdpConfig())
         io.info(f'+QICSGP: {c.ctx_type},"{c.apn}","{c.user}","{c.password}",{c.auth}')
         return OK
-    auth = as_int(p[5], 0, 3) if len(p) >= 6 else 0
-    m.state.pdp[ctx] = PdpConfig(as_int(p[1], 1, 3), p[2].text, p[3].text, p[4].text if len(p) > 4 else "", auth)
+    ctx_type = as_int(p[1], 1, 3)  # 1 IPv4, 2 IPv6, 3 IPv4v6
+    user, password = (p[3].text, p[4].text) if len(p) >= 5 else ("", "")
+    auth = as_int(p[5], 0, 3) if len(p) == 6 else 0  # 0 none, 1 PAP, 2 CHAP, 3 PAP or CHAP
+    m.state.pdp[ctx] = PdpConfig(ctx_type, p[2].text, user, password, auth)
+    return OK
+
+
+@command("+CGDCONT")
+async def cgdcont(cmd: Command, m: Modem, io: HostIO) -> Final:
+    """The same context table as AT+QICSGP, in 3GPP terms (context 1 is always defined)."""
+    if cmd.form == TEST:
+        for name in PDP_TYPES.values():
+            io.info(f'+CGDCONT: (1-{MAX_CGDCONT_CID}),"{name}",,,(0-2),(0-4),(0),(0)')
+        return OK
+    if cmd.form == READ:
+        for ctx in sorted(c for c in {1, *m.state.pdp} if c <= MAX_CGDCONT_CID):
+            c = m.state.pdp.get(ctx, PdpConfig())
+            io.info(f'+CGDCONT: {ctx},"{PDP_TYPES[c.ctx_type]}","{c.apn}","0.0.0.0",0,0,0,0')
+        return OK
+    p = cmd.params
+    if cmd.form != WRITE or not 1 <= len(p) <= 3:
+        return cme(BAD_PARAM)
+    ctx = as_int(p[0], 1, MAX_CGDCONT_CID)
+    if len(p) == 1:
+        m.state.pdp.pop(ctx, None)  # the context becomes undefined
+        return OK
+    by_name = {v: k for k, v in PDP_TYPES.items()}
+    if p[1].text.upper() not in by_name:
+        return cme(BAD_PARAM)
+    old = m.state.pdp.get(ctx, PdpConfig())
+    apn = p[2].text if len(p) == 3 else old.apn
+    m.state.pdp[ctx] = PdpConfig(by_name[p[1].text.upper()], apn, old.user, old.password, old.auth)
     return OK
 
 
@@ -170,8 +219,8 @@ async def qiact(cmd: Command, m: Modem, io: HostIO) -> Final:
     if cmd.form != WRITE or len(cmd.params) != 1:
         return ERROR
     ctx = as_int(cmd.params[0], 1, 16)
-    if m.state.cfun != 1:
-        return ERROR
+    if m.state.cfun != 1 or not m.attached():
+        return ERROR  # no packet service yet (searching, SIM PIN): bring-up waits for registration
     if ctx in m.state.pdp_activating and m.state.attach_done is not None:
         state = m.state
         await state.attach_done.wait()  # the network is activating it already: wait for that
@@ -194,6 +243,25 @@ async def qideact(cmd: Command, m: Modem, io: HostIO) -> Final:
     if cmd.form != WRITE or len(cmd.params) != 1:
         return ERROR
     m.lose_network(as_int(cmd.params[0], 1, 16))
+    return OK
+
+
+@command("+QURCCFG", param_error=ERROR)
+async def qurccfg(cmd: Command, m: Modem, io: HostIO) -> Final:
+    """Which port the URCs go to; this AT port is "usbat". Kept across restarts (NVRAM)."""
+    if cmd.form == TEST:
+        io.info('+QURCCFG: "urcport",("usbat","usbmodem","uart1")')
+        return OK
+    p = cmd.params
+    if cmd.form != WRITE or len(p) not in (1, 2) or as_keyword(p[0]) != "urcport":
+        return ERROR
+    if len(p) == 1:
+        io.info(f'+QURCCFG: "urcport","{m.urcport}"')
+        return OK
+    port = as_keyword(p[1])
+    if port not in URC_PORTS:
+        return ERROR
+    m.urcport = port
     return OK
 
 

@@ -1,4 +1,4 @@
-"""Process-wide settings from the command line: time scale, response latency, faults."""
+"""Process-wide settings from the command line: time scale, response latency, faults, field knobs."""
 from __future__ import annotations
 
 import json
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .faults import Faults
+from .field import FieldKnobs
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Config:
     time_scale: float = 1.0
     latency: Latency = field(default_factory=Latency)
     faults: Faults = field(default_factory=Faults)
+    knobs: FieldKnobs = field(default_factory=FieldKnobs)
 
     def scaled(self, seconds: float) -> float:
         return seconds * self.time_scale

@@ -11,18 +11,33 @@ log = logging.getLogger(__name__)
 
 
 class TcpHost:
-    """A new connection takes over from an old one (like reopening the USB port); boot URCs only once."""
+    """A new connection takes over from an old one (like reopening the USB port); boot URCs only once.
+
+    Field knob reenumerate: a restart drops the connection, and connections are refused (closed
+    at once) until the module's USB device is back."""
 
     def __init__(self, frontend: AtFrontend) -> None:
         self.frontend = frontend
         self.writer: asyncio.StreamWriter | None = None
         self.booted = False
+        self.present = True  # the USB device is there
         self.server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         self.server = await asyncio.start_server(self._serve, host, port)
+        self.frontend.usb = self
         addr = self.server.sockets[0].getsockname()
         return addr[0], addr[1]
+
+    async def unplug(self) -> None:
+        self.present = False
+        self.frontend.attach(None)
+        if self.writer is not None:
+            self.writer.close()  # what was written still goes out before the FIN
+            self.writer = None
+
+    def plug(self) -> None:
+        self.present = True
 
     def _sink(self, writer: asyncio.StreamWriter):  # noqa: ANN202
         def write(data: bytes) -> None:
@@ -35,6 +50,9 @@ class TcpHost:
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if not self.present:
+            writer.close()  # no device to open: the client tries again
+            return
         if self.writer is not None:
             self.writer.close()
         self.writer = writer

@@ -7,6 +7,7 @@ from typing import Callable
 CME_TEXT: dict[int, str] = {
     3: "operation not allowed",
     4: "operation not supported",
+    16: "incorrect password",
     50: "Incorrect parameters",
     400: "invalid input value",
     405: "file not found",

@@ -1,5 +1,8 @@
-"""Text of the CoAP URCs; each is returned as one bytes object so it is written in one go."""
+"""Text of the URCs (CoAP, registration, unrelated); each is one bytes object, written in one go."""
 from __future__ import annotations
+
+import random
+import time
 
 import aiocoap
 
@@ -52,3 +55,28 @@ def qcoaprecv(cid: int, msg: aiocoap.Message, faults: Faults) -> bytes:
     fields.append(str(n))
     head = ("+QCOAPRECV: " + ",".join(fields)).encode("utf-8", "surrogateescape")
     return b"\r\n" + head + b"\r\n" + msg.payload + b"\r\n"
+
+
+#: location fields of a registration URC with <n>=2: (<lac>/<tac>, <ci>, <AcT>), as a BG96 prints them
+_LOCATION = {"CEREG": ('"1A2B"', '"01A2B3C4"', 8), "CREG": ('"2F07"', '"C0D1"', 0), "CGREG": ('"2F07"', '"C0D1"', 0)}
+
+
+def registration_fields(key: str, n: int, stat: int) -> str:
+    """What follows ``+CEREG: `` (or +CREG/+CGREG) in a URC: <stat>[,<tac>,<ci>,<AcT>]."""
+    if n == 2 and stat in (1, 5):
+        return ",".join(str(f) for f in (stat, *_LOCATION[key]))
+    return str(stat)
+
+
+def unrelated_text(rng: random.Random, extra: list[str]) -> str:
+    """A line a BG96 prints unasked that the CoAP host did not ask for (field knob urcs)."""
+    t = time.gmtime()
+    choices = [
+        f'+CTZE: "+04",0,"{t.tm_year}/{t.tm_mon:02d}/{t.tm_mday:02d},{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"',
+        "+CTZV: +04",
+        f'+CMTI: "ME",{rng.randrange(0, 30)}',
+        f'+QIND: "csq",{rng.randrange(10, 32)},99',
+        '+QIND: "act","eMTC"',
+        *extra,
+    ]
+    return choices[int(rng.random() * len(choices))]

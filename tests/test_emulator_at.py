@@ -1,6 +1,7 @@
 """The emulator's AT front end, generic commands, UFS and QCOAP command forms, over raw TCP bytes."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -247,8 +248,9 @@ def test_pty_mode_opens_with_pyserial() -> None:
     e = EmulatorProcess(["--pty", "--time-scale", SCALE])
     banner = e.start().banner
     try:
-        m = re.fullmatch(r"EMULATOR pty (/dev/\S+)", banner)
-        assert m
+        m = re.fullmatch(r"EMULATOR pty (/\S+/usb-Quectel_Incorporated_BG96_\w+-if02-port0)", banner)
+        assert m, banner  # a stable by-id style symlink, as udev makes for a real module
+        assert os.path.realpath(m.group(1)).startswith("/dev/pts/")
         port = serial.Serial(m.group(1), 115200, timeout=3)
         buf = b""
         while b"APP RDY\r\n" not in buf:
