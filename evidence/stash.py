@@ -10,6 +10,9 @@ from .model import Evidence
 
 #: the test's :class:`Evidence`, in ``item.stash``
 EVIDENCE_KEY = pytest.StashKey[Evidence]()
+#: (phase, time.monotonic() at its start) of the test, marked by the phase hooks; the test's
+#: :class:`Evidence` shares this list
+PHASES_KEY = pytest.StashKey[list[tuple[str, float]]]()
 #: run-wide facts (module identity, DUT URL, server address), in ``config.stash``
 RUN_INFO_KEY = pytest.StashKey[dict[str, str]]()
 

@@ -5,10 +5,19 @@ Exit status: 0 no regression, 1 at least one regression, 2 an input could not be
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from .compare import UnreadableResults, compare, load, text_summary, to_html
+
+
+def new_report(new_json: Path, page: Path) -> str:
+    """The new run's HTML report beside its JSON (``NAME.json`` -> ``NAME.html``), relative to the page."""
+    html = new_json.with_suffix(".html")
+    if not html.is_file():
+        return ""
+    return Path(os.path.relpath(html.resolve(), page.resolve().parent)).as_posix()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = compare(old, new, timing_threshold=args.timing_threshold)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(to_html(result), encoding="utf-8")
+    args.out.write_text(to_html(result, old, new, new_report(args.new, args.out)), encoding="utf-8")
     print(text_summary(result))
     print(f"comparison page: {args.out}")
     return result.exit_status

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import charts, html_verdict
+from .html_sections import STYLE
 from .text import h
+from .verdict import assess
 
 GOOD = ("passed", "xfailed")
 BAD = ("failed", "error")
@@ -174,9 +177,25 @@ def _pre(text: str) -> str:
     return f"<details><summary>log</summary><pre>{h(text)}</pre></details>" if text else ""
 
 
-def to_html(c: Comparison) -> str:
-    """A standalone page; section ids: regressions fixes new removed observations timings."""
-    outcome_rows = lambda xs: [[h(x.nodeid), h(x.old), h(x.new), _pre(x.longrepr)] for x in xs]  # noqa: E731
+def _releases(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str:
+    """The verdict header of each release, side by side, and their response times in one chart."""
+    if old is None or new is None:
+        return ""
+    heads = (f'<div class="bg96-releases">{html_verdict.header(assess(old), "Old release")}'
+             f'{html_verdict.header(assess(new), "New release")}</div>')
+    chart = charts.response_times_compared(old.get("response_times", []), new.get("response_times", []))
+    return heads + (f'<section id="response-times"><h2>Response times</h2>{chart}</section>' if chart else "")
+
+
+def to_html(c: Comparison, old: dict[str, Any] | None = None, new: dict[str, Any] | None = None,
+            new_report: str = "") -> str:
+    """A standalone page; section ids: regressions fixes new removed observations timings.
+
+    With both results documents, each release's verdict header and the response-time chart lead;
+    with ``new_report`` (the new run's HTML, relative to this page) each test links to its evidence.
+    """
+    link = (lambda nodeid: html_verdict.evidence_link(nodeid, h(nodeid), new_report)) if new_report else h
+    outcome_rows = lambda xs: [[link(x.nodeid), h(x.old), h(x.new), _pre(x.longrepr)] for x in xs]  # noqa: E731
     obs_rows = [[f"<code>{h(x.key)}</code>", h(x.old if x.old is not None else "(absent)"),
                  h(x.new if x.new is not None else "(absent)"), h(", ".join(x.tests))] for x in c.observations]
     timing_rows = [[h(x.kind), h(x.name), f"{x.old:.3f}", f"{x.new:.3f}",
@@ -190,10 +209,12 @@ def to_html(c: Comparison) -> str:
 body{{font-family:sans-serif;font-size:13px;margin:20px}}table{{border-collapse:collapse}}
 th,td{{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}}th{{background:#eee}}
 .bad{{color:#b00000;font-weight:bold}}.good{{color:#006b00}}tr.regression td{{background:#fbe3e3}}
-tr.fix td{{background:#e4f5e4}}
-</style></head><body>
+tr.fix td{{background:#e4f5e4}}.bg96-releases{{display:grid;grid-template-columns:1fr 1fr;gap:24px}}
+.bg96-releases h2{{margin:4px 0}}
+</style>{STYLE}</head><body>
 <h1>Release comparison</h1>
 <p>Old: {h(_run_label(c.old_run))}<br>New: {h(_run_label(c.new_run))}</p>{warning}{verdict}
+{_releases(old, new)}
 {_section("regressions", "Regressions", ["test", "old", "new", ""], outcome_rows(c.regressions), "regression")}
 {_section("fixes", "Fixes", ["test", "old", "new", ""], outcome_rows(c.fixes), "fix")}
 {_section("changed", "Other outcome changes", ["test", "old", "new", ""], outcome_rows(c.other_changes))}

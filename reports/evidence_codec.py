@@ -7,8 +7,9 @@ controller renders it. Only str/int/float/bool/None/list/dict go in (what execne
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -141,21 +142,83 @@ def _cell(value: object) -> object:
     return str(value)
 
 
+def _phase_of(evidence: Any) -> Callable[[object], str]:
+    phase_at = getattr(evidence, "phase_at", None)
+    if not callable(phase_at) or not getattr(evidence, "phases", None):
+        return lambda t: ""
+    return lambda t: str(phase_at(t)) if isinstance(t, (int, float)) else ""
+
+
+def at_lines(transcript: list[Any], t0: float | None, phase: Callable[[object], str]) -> list[dict[str, Any]]:
+    """The transcript's chunks as lines (a line is stamped with the chunk that ended it).
+
+    An rx chunk may hold several lines or a piece of one (byte-at-a-time delivery); the sequence
+    chart wants one arrow per command, response line or URC. An ``rx`` line equal to the last
+    ``tx`` line is the module's echo and is marked so.
+    """
+    lines: list[dict[str, Any]] = []
+    pending = {"tx": b"", "rx": b""}
+    last_tx = b""
+    for e in transcript:
+        direction = str(getattr(e, "direction", ""))
+        data = bytes(getattr(e, "data", b"") or b"")
+        when = getattr(e, "time", None)
+        buf = pending.get(direction, b"") + data
+        parts = re.split(rb"\r\n|\r|\n", buf)
+        buf = parts.pop()
+        if buf in (b"> ", b">") or direction == "tx":
+            parts.append(buf)  # the data prompt ends no line; the host writes whole lines and data
+            buf = b""
+        pending[direction] = buf
+        for raw in parts:
+            if not raw.strip():
+                continue
+            echo = direction == "rx" and raw.strip() == last_tx.strip()
+            if direction == "tx":
+                last_tx = raw
+            lines.append({"t": _rel(when, t0), "direction": direction, "text": printable(raw),
+                          "phase": phase(when), "echo": echo})
+    return lines
+
+
+def _timings(evidence: Any, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each timing with its phase: its own, else the phase of the command line it was measured on."""
+    sent = [ln for ln in lines if ln["direction"] == "tx"]
+    cursor = 0
+    out = []
+    for t in getattr(evidence, "timings", None) or []:
+        line = printable(getattr(t, "line", ""))
+        phase = str(getattr(t, "phase", "") or "")
+        command = line.split(" -> ")[0].strip()
+        match = next((i for i in range(cursor, len(sent)) if sent[i]["text"].strip() == command), None)
+        if match is not None:
+            cursor = match + 1
+            phase = phase or sent[match]["phase"]
+        out.append({"command": str(getattr(t, "command", "")), "line": line, "phase": phase,
+                    "elapsed": float(getattr(t, "elapsed", 0.0)), "maximum": float(getattr(t, "maximum", 0.0))})
+    return out
+
+
 def serialise_evidence(evidence: Any, pcap_limit: int = PCAP_LIMIT) -> dict[str, Any] | None:
     """The evidence of one test as plain data (None when the test has none)."""
     if evidence is None:
         return None
     t0 = _time0(evidence)
+    phase = _phase_of(evidence)
+    transcript = getattr(evidence, "transcript", None) or []
+    lines = at_lines(transcript, t0, phase)
     return {
         "transcript": [{"t": _rel(getattr(e, "time", None), t0),
                         "direction": str(getattr(e, "direction", "")),
-                        "text": printable(getattr(e, "data", b""))}
-                       for e in getattr(evidence, "transcript", None) or []],
-        "datagrams": [_datagram(d, t0) for d in getattr(evidence, "datagrams", None) or []],
+                        "text": printable(getattr(e, "data", b"")),
+                        "phase": phase(getattr(e, "time", None))}
+                       for e in transcript],
+        "lines": lines,
+        "phases": [{"name": str(name), "t": _rel(start, t0)} for name, start in getattr(evidence, "phases", None) or []],
+        "datagrams": [_datagram(d, t0) | {"phase": phase(getattr(d, "time", None))}
+                      for d in getattr(evidence, "datagrams", None) or []],
         "pcap": _pcap(getattr(evidence, "pcap", None), pcap_limit),
-        "timings": [{"command": str(getattr(t, "command", "")), "line": printable(getattr(t, "line", "")),
-                     "elapsed": float(getattr(t, "elapsed", 0.0)), "maximum": float(getattr(t, "maximum", 0.0))}
-                    for t in getattr(evidence, "timings", None) or []],
+        "timings": _timings(evidence, lines),
         "observations": [{"key": str(getattr(o, "key", "")), "value": str(getattr(o, "value", "")),
                           "note": str(getattr(o, "note", ""))}
                          for o in getattr(evidence, "observations", None) or []],

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .failure import expected_and_seen
+from .retransmission_chart import timeline
+from .sequence_chart import sequence_chart
 from .text import h
+from .wire_label import datagram_label
 
 PCAP_MIME = "application/vnd.tcpdump.pcap"
 
@@ -41,10 +45,10 @@ def datagrams(items: list[dict[str, Any]]) -> str:
             f"s{h(r.get('sequence'))} len {h(r.get('length'))}" for r in d.get("dtls_records", []))
         violations = "<br>".join(f'<span class="bg96-bad">{h(v)}</span>' for v in d.get("violations", []))
         rows.append([str(i), _t(d.get("t")), "&rarr; DUT" if d.get("direction") == "tx" else "&larr; DUT",
-                     h(d.get("peer")), h(m.get("type")), h(m.get("code")), h(m.get("mid")),
+                     h(d.get("peer")), f"<code>{h(datagram_label(d))}</code>", h(m.get("type")), h(m.get("code")), h(m.get("mid")),
                      f"<code>{h(m.get('token'))}</code>", _options(m.get("options", [])),
                      f"<code>{h(m.get('payload'))}</code>" if m else "(not CoAP)", records, violations, hexes])
-    headers = ["#", "t (s)", "dir", "peer", "type", "code", "MID", "token", "options", "payload",
+    headers = ["#", "t (s)", "dir", "peer", "info", "type", "code", "MID", "token", "options", "payload",
                "DTLS records", "violations", "hex"]
     return _table("Datagrams (reference server)", headers, rows, "bg96-datagrams")
 
@@ -81,21 +85,51 @@ def observations(items: list[dict[str, Any]]) -> str:
     return _table("Observations", ["key", "value", "note"], rows, "bg96-observations")
 
 
-def evidence_html(ev: dict[str, Any]) -> str:
-    """All non-empty parts of one test's evidence, in the order a reviewer reads them."""
+def _outside_call(phase: object) -> bool:
+    return phase in ("setup", "teardown")
+
+
+def folded(ev: dict[str, Any]) -> str:
+    """Set-up and teardown steps (the client reset, the bring-up, the close) under their own heading."""
+    entries = [e for e in ev.get("transcript", []) if _outside_call(e.get("phase"))]
+    steps = [t for t in ev.get("timings", []) if _outside_call(t.get("phase"))]
+    if not entries and not steps:
+        return ""
+    inner = (timings(steps) if steps else "") + (transcript(entries) if entries else "")
+    return (f'<details class="bg96-evidence bg96-folded"><summary>Set-up and teardown: {len(steps)} command(s), '
+            f"{len(entries)} transcript chunk(s)</summary>{inner}</details>")
+
+
+def evidence_html(ev: dict[str, Any], requirements: list[str] | None = None, longrepr: str = "",
+                  outcome: str = "") -> str:
+    """One test's evidence in the order a reviewer reads it.
+
+    A failure first, in the document's terms; then the pictures (sequence chart, retransmission
+    timeline); then notes, observations and tables; then the decoded datagrams and the test's own
+    transcript and response times; set-up and teardown steps last, folded.
+    """
     parts = []
+    pointer = None
+    if outcome in ("failed", "error") and longrepr:
+        block, pointer = expected_and_seen(list(requirements or []), longrepr, ev, outcome)
+        parts.append(block)
+    parts.append(sequence_chart(ev, pointer.key if pointer else None))
+    parts += [timeline(t, ev) for t in ev.get("tables", [])]
     if ev.get("notes"):
         parts.append('<div class="bg96-evidence"><h4>Notes</h4><ul>'
                      + "".join(f"<li>{h(n)}</li>" for n in ev["notes"]) + "</ul></div>")
     if ev.get("observations"):
         parts.append(observations(ev["observations"]))
-    if ev.get("timings"):
-        parts.append(timings(ev["timings"]))
     for t in ev.get("tables", []):
         parts.append(_table(t["title"], t["headers"], [[h(c) for c in row] for row in t["rows"]]))
-    if ev.get("transcript"):
-        parts.append(transcript(ev["transcript"]))
     if ev.get("datagrams"):
         parts.append(datagrams(ev["datagrams"]))
+    own = [e for e in ev.get("transcript", []) if not _outside_call(e.get("phase"))]
+    if own:
+        parts.append(transcript(own))
+    own_times = [t for t in ev.get("timings", []) if not _outside_call(t.get("phase"))]
+    if own_times:
+        parts.append(timings(own_times))
+    parts.append(folded(ev))
     parts.append(pcap(ev.get("pcap")))
     return "".join(p for p in parts if p)

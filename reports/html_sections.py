@@ -9,16 +9,61 @@ STYLE = """<style id="bg96-style">
 .bg96-section{margin:24px 0}.bg96-section h2{margin-bottom:6px}
 .bg96-table{border-collapse:collapse;font-size:12px;margin:4px 0 10px}
 .bg96-table th,.bg96-table td{border:1px solid #ccc;padding:2px 6px;vertical-align:top;text-align:left}
-.bg96-table pre{margin:0;font-size:11px}.bg96-table th{background:#eee}
-.bg96-bad{color:#b00000;font-weight:bold}.bg96-good{color:#006b00}
+.bg96-table pre{margin:0;font-size:11px}.bg96-table th{background:#eee;color:#222}
+.bg96-bad{color:#b00000;font-weight:bold}.bg96-good{color:#006b00}.bg96-muted{color:#666}
 tr.bg96-row-failed td,tr.bg96-row-uncovered td{background:#fbe3e3}
 tr.bg96-row-passed td{background:#e4f5e4}tr.bg96-row-over td.bg96-over{background:#fbe3e3;font-weight:bold}
+.bg96-verdict{margin:8px 0 18px;color:#222}.bg96-verdict td,.bg96-verdict th{color:#222}
+.bg96-verdict a,.bg96-failure a{color:#0b57a4}.bg96-verdict h3{margin:4px 0 6px;font-size:14px}
+.bg96-verdict-line{display:flex;gap:14px;align-items:baseline;padding:9px 14px;border-radius:6px;font-size:15px;
+ border-left:8px solid}.bg96-verdict-line b{font-size:21px;white-space:nowrap}
+.bg96-state-bad{background:#fde8e8;border-color:#c0002a;color:#7a0019}
+.bg96-state-good{background:#e6f4e6;border-color:#2e8b2e;color:#1d5a1d}
+.bg96-state-warn{background:#fff4dc;border-color:#d89200;color:#6b4a00}
+.bg96-firmware{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:2px 16px;margin:8px 0 10px;font-size:12px}
+.bg96-firmware div{display:flex;gap:6px;overflow:hidden;white-space:nowrap}.bg96-firmware span{color:#666}
+.bg96-firmware b{overflow:hidden;text-overflow:ellipsis}
+.bg96-verdict-grid{display:grid;grid-template-columns:minmax(0,610px) minmax(0,1fr);gap:22px;align-items:start}
+.bg96-compact{font-size:12px;margin:0 0 8px;width:100%}.bg96-compact td,.bg96-compact th{padding:1px 6px}
+td.bg96-n{text-align:right;font-variant-numeric:tabular-nums}td.bg96-nbad{color:#b00000;font-weight:bold}
+.bg96-bar{display:flex;width:110px;height:10px;margin-top:3px;background:#eee;border-radius:2px;overflow:hidden}
+.bg96-bar i{display:block;height:100%}.bg96-bar-pass{background:#4c9a4c}.bg96-bar-fail{background:#c0002a}
+.bg96-bar-rest{background:#c8c8c8}
+.bg96-failed-list{margin:0;padding-left:22px;font-size:12.5px;max-height:430px;overflow:auto}
+.bg96-failed-list li{margin:0 0 4px}.bg96-failed-list li.bg96-obs{color:#555}
+.bg96-errata-note,.bg96-baseline{font-size:12px}.bg96-baseline h4{margin:6px 0 2px}
+.bg96-chart{margin:12px 0}.bg96-chart svg{max-width:100%;height:auto}
+.bg96-verdict-tables{display:grid;grid-template-columns:minmax(0,1fr);gap:6px}
+.bg96-failure{border:1px solid #e4a0a0;background:#fff6f6;border-radius:6px;padding:6px 12px;margin:6px 0 10px}
+.bg96-failure h4{margin:4px 0}.bg96-failure dl{display:grid;grid-template-columns:110px 1fr;gap:4px 10px;margin:4px 0}
+.bg96-failure dt{font-weight:bold;color:#7a0019}.bg96-failure dd{margin:0}.bg96-failure ul{margin:0;padding-left:18px}
+.bg96-failure pre{white-space:pre-wrap;margin:4px 0;font-size:11.5px}
+.bg96-msc,.bg96-rtx{margin:6px 0 12px}.bg96-msc figcaption,.bg96-rtx figcaption{font-weight:bold;font-size:12.5px;margin:2px 0}
+.bg96-msc-svg,.bg96-rtx-svg{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:11px;background:#fff;
+ border:1px solid #ddd;border-radius:4px;max-width:100%;height:auto}
+.msc-lane rect{fill:#26456e}.msc-lane text{fill:#fff;font-weight:bold;font-family:sans-serif;font-size:12px}
+.msc-lane line{stroke:#9aa9bd;stroke-width:1.5;stroke-dasharray:4 3}
+.msc-time,.msc-gap{fill:#777}.msc-gap{font-style:italic}
+.bg96-msc-svg g line{stroke-width:1.4}.bg96-msc-svg g text{text-anchor:middle}
+.msc-cmd line{stroke:#1f4e79}.msc-cmd path,.msc-cmd text{fill:#1f4e79}
+.msc-resp line{stroke:#6b6b6b}.msc-resp path,.msc-resp text{fill:#555}
+.msc-urc line{stroke:#c46a00}.msc-urc path,.msc-urc text{fill:#b35f00;font-weight:bold}
+.msc-bad line{stroke:#c0002a}.msc-bad path,.msc-bad text{fill:#c0002a;font-weight:bold}
+.msc-dgram line{stroke:#2e7d32;stroke-width:2}.msc-dgram path,.msc-dgram text{fill:#1b5e20}
+.msc-dtls line{stroke:#6a3d9a;stroke-width:2}.msc-dtls path,.msc-dtls text{fill:#4a2a70}
+.msc-violation line{stroke:#c0002a;stroke-dasharray:5 3}.msc-violation text{fill:#c0002a}
+rect.msc-badge{fill:#6a3d9a}text.msc-badge-text{fill:#fff;font-size:8.5px;font-family:sans-serif}
+rect.msc-hl{fill:#fff1a8;stroke:#e0b800}
+.msc-band rect{fill:#f1f1f1;stroke:#ddd}.msc-band text{fill:#666;font-family:sans-serif;font-size:11px}
+.rtx-axis{stroke:#444}.rtx-grid{stroke:#eee}.rtx-tick,.rtx-label,.rtx-legend text{fill:#444}
+.rtx-window.rtx-ok{fill:#cfe8cf;stroke:#4c9a4c}.rtx-window.rtx-bad{fill:#f8d4d4;stroke:#c0002a}
+.rtx-copy.rtx-ok{fill:#2e7d32}.rtx-copy.rtx-bad{fill:#c0002a}.rtx-expected{stroke:#333;stroke-width:1.5}
+.rtx-ind{fill:#fff;stroke:#c46a00;stroke-width:2}
+.bg96-lazy{color:#666;font-style:italic}.bg96-lazy[data-state=done]{color:inherit;font-style:normal}
+.bg96-folded summary{cursor:pointer;font-weight:bold;margin:6px 0}
+#environment-header{margin-top:24px}
+@media print{.controls,.filters,.summary__reload{display:none}}
 </style>"""
-
-RUN_FIELDS = (("module", "Module"), ("revision", "Revision"), ("imei", "IMEI"), ("rig", "Rig"),
-              ("dut_url", "DUT URL"), ("reference_server", "Reference server"),
-              ("time_scale", "Time scale"))
-
 
 def _table(headers: list[str], rows: list[tuple[str, list[str]]]) -> str:
     """rows: (tr class, cells already HTML)."""
@@ -26,16 +71,6 @@ def _table(headers: list[str], rows: list[tuple[str, list[str]]]) -> str:
     body = "".join(f'<tr class="{cls}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
                    for cls, cells in rows)
     return f'<table class="bg96-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def run_header(run: dict[str, Any]) -> str:
-    """Module, revision, IMEI, rig... suite version, date and duration, as a small table."""
-    info = run.get("info", {})
-    rows = [("", [h(label), h(" | ".join(info.get(key, [])) or "(not reported)")]) for key, label in RUN_FIELDS]
-    rows += [("", [h("Suite version"), h(run.get("suite_version"))]),
-             ("", [h("Date"), h(run.get("started"))]),
-             ("", [h("Duration"), h(f"{run.get('duration', 0.0):.1f} s")])]
-    return STYLE + f'<div id="run-header" class="bg96-section"><h3>Device under test</h3>{_table(["", ""], rows)}</div>'
 
 
 def traceability(rows: list[dict[str, Any]]) -> str:
@@ -85,6 +120,6 @@ def response_times(rows: list[dict[str, Any]]) -> str:
 
 
 def all_sections(data: dict[str, Any]) -> str:
-    return (STYLE + '<div id="bg96-sections">' + traceability(data["traceability"])
+    return ('<div id="bg96-sections">' + traceability(data["traceability"])
             + observations(data["observations"]) + errata(data["errata"])
             + response_times(data["response_times"]) + "</div>")

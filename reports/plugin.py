@@ -20,9 +20,12 @@ import pytest
 
 from evidence.stash import EVIDENCE_KEY, RUN_INFO_KEY
 
-from . import html_evidence, html_sections, results
+from . import html_evidence, html_sections, html_verdict, page, results
 from evidence.stash import report_dir
+from .compare import Comparison, UnreadableResults, compare, load
 from .evidence_codec import serialise_evidence, serialise_run_info, test_meta
+from .lazy import packed
+from .verdict import assess
 from .results import SCHEMA, TestRecord
 from .text import h
 
@@ -35,6 +38,8 @@ MARKERS = (
     "profile(name): smoke | nightly | full, the run profiles that include this test",
 )
 CONTROLLER_KEY = pytest.StashKey["ReportController"]()
+#: failed tests whose evidence goes into the page as it is (the rest is packed: size)
+INLINE_FAILURES = 40
 
 
 def suite_version() -> str:
@@ -52,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="directory for the HTML, JUnit and JSON results (default: <rootdir>/reports/out)")
     group.addoption("--report-name", default="report", metavar="NAME",
                     help="base name of the report files (default: report)")
+    group.addoption("--baseline", default=None, metavar="FILE.json",
+                    help="JSON results of an earlier release: the verdict page says what changed since")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -103,6 +110,8 @@ class ReportController:
         self.started = dt.datetime.now().astimezone()
         self.t0 = time.monotonic()
         self.exitstatus: int | None = None
+        self._inlined = 0  # failed tests whose evidence went in unpacked
+        self.collected: dict[str, str] = {}  # nodeid -> verdict class ("" unknown): finds tests not run
 
     # -- data --------------------------------------------------------------------------------
     def _record(self, nodeid: str) -> TestRecord:
@@ -129,7 +138,9 @@ class ReportController:
                 "summary": results.summary(records), "tests": [r.as_json() for r in records],
                 "traceability": results.traceability(records),
                 "observations": results.observations(records),
-                "response_times": results.response_times(records), "errata": results.errata()}
+                "response_times": results.response_times(records), "errata": results.errata(),
+                "not_run": [{"nodeid": n, "verdict": v} for n, v in self.collected.items()
+                            if n not in self.records or self.records[n].outcome == "unknown"]}
 
     def write_json(self, complete: bool) -> None:
         tests = [self._finished.get(nodeid) or rec.json_text() for nodeid, rec in self.records.items()]
@@ -151,7 +162,7 @@ class ReportController:
             rec.observations, rec.timings = evidence["observations"], evidence["timings"]
             rec.tables, rec.notes = evidence["tables"], evidence["notes"]
             rec.pcap = (evidence.get("pcap") or {}).get("path")
-            self._add_extras(report, evidence)
+            self._add_extras(report, evidence, rec)
         if isinstance(getattr(report, "bg96_run", None), dict):
             self._merge_run_info(report.bg96_run)
         rec.worker = getattr(report, "bg96_worker", "") or rec.worker
@@ -165,15 +176,29 @@ class ReportController:
             rec.outcome, rec.longrepr = "error", report.longreprtext
             self.write_json(complete=False)
 
-    @staticmethod
-    def _add_extras(report: pytest.TestReport, evidence: dict[str, Any]) -> None:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected.update((item.nodeid, test_meta(item)["verdict"]) for item in session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Under xdist the controller collects nothing: the workers' ids say what should run."""
+        for nodeid in ids:
+            self.collected.setdefault(nodeid, "")
+
+    def _add_extras(self, report: pytest.TestReport, evidence: dict[str, Any], rec: TestRecord) -> None:
+        """Packed evidence, except for the first failures: those open at load and stay greppable."""
         try:
             from pytest_html import extras
         except ImportError:
             return
-        fragment = html_evidence.evidence_html(evidence)
-        if fragment:
-            report.extras = list(getattr(report, "extras", [])) + [extras.html(fragment)]
+        fragment = html_evidence.evidence_html(evidence, rec.requirements, rec.longrepr, rec.outcome)
+        if not fragment:
+            return
+        if rec.outcome in results.FAILING and self._inlined < INLINE_FAILURES:
+            self._inlined += 1
+        else:
+            fragment = packed(fragment)
+        report.extras = list(getattr(report, "extras", [])) + [extras.html(fragment)]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:
@@ -192,21 +217,6 @@ class ReportController:
         cells.insert(2, f'<td class="col-verdict">{h(meta.get("verdict", ""))}</td>')
         cells.insert(3, f'<td class="col-requirements">{h(" ".join(meta.get("requirements", [])))}</td>')
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
-                                    session: pytest.Session) -> None:
-        prefix.append(html_sections.run_header(self.run_document()))
-        try:
-            from pytest_metadata.plugin import metadata_key
-        except ImportError:
-            return
-        metadata = self.config.stash.get(metadata_key, None)
-        if metadata is not None:  # the same dict pytest-html renders as its environment table
-            for key, label in html_sections.RUN_FIELDS:
-                if key in self.run_info:
-                    metadata[label] = " | ".join(self.run_info[key])
-            metadata["Suite version"] = suite_version()
-
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
         """After every other implementation (pytest-html writes its file in a trylast one)."""
@@ -221,23 +231,18 @@ class ReportController:
             html_path = getattr(self.config.option, "htmlpath", None)
             if html_path:
                 path = Path.cwd() / Path(os.path.expandvars(html_path)).expanduser()  # as pytest-html
-                inject_sections(path, html_sections.all_sections(data))
+                verdict = html_verdict.verdict_page(assess(data), data, self.baseline_changes(data))
+                page.rewrite(path, verdict, html_sections.all_sections(data))
+
+    def baseline_changes(self, data: dict[str, Any]) -> Comparison | None:
+        """What changed since ``--baseline`` (None without one; an unreadable one is said on the page)."""
+        path = self.config.getoption("baseline", None)
+        if not path:
+            return None
+        try:
+            return compare(load(Path(self.config.invocation_params.dir) / path), data)
+        except UnreadableResults as exc:
+            return Comparison({"info": {"firmware": [f"unreadable baseline: {exc}"]}}, data.get("run", {}))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         terminalreporter.write_sep("-", f"BG96 JSON results: {self.json_path}")
-
-
-def inject_sections(html_path: Path, sections: str) -> None:
-    """Put the review sections after pytest-html's results table (its template has no hook there)."""
-    try:
-        page = html_path.read_text(encoding="utf-8")
-    except OSError:
-        return
-    for anchor in ("<footer>", "</body>"):
-        at = page.find(anchor)
-        if at >= 0:
-            page = page[:at] + sections + page[at:]
-            break
-    tmp = html_path.with_suffix(html_path.suffix + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, html_path)

@@ -82,19 +82,22 @@ def traceability(records: list[TestRecord]) -> list[dict[str, Any]]:
     return rows
 
 
+def requirement_status(outcomes: list[str]) -> str:
+    """A requirement's status from the outcomes of the tests that check it."""
+    if not outcomes:
+        return "uncovered"
+    if any(o in FAILING or o == "xpassed" for o in outcomes):
+        return "failed"
+    if all(o == "passed" for o in outcomes):
+        return "passed"
+    if any(o == "passed" for o in outcomes):
+        return "partial"  # some passed, others skipped or xfailed
+    return "not run"
+
+
 def _trace_row(rid: str, section: str, text: str, verdict: str, tests: list[TestRecord],
                unknown: bool = False) -> dict[str, Any]:
-    outcomes = [t.outcome for t in tests]
-    if not tests:
-        status = "uncovered"
-    elif any(o in FAILING or o == "xpassed" for o in outcomes):
-        status = "failed"
-    elif all(o == "passed" for o in outcomes):
-        status = "passed"
-    elif any(o == "passed" for o in outcomes):
-        status = "partial"  # some passed, others skipped or xfailed
-    else:
-        status = "not run"
+    status = requirement_status([t.outcome for t in tests])
     return {"id": rid, "section": section, "text": text, "verdict": verdict, "status": status,
             "unknown_id": unknown,
             "tests": [{"nodeid": t.nodeid, "outcome": t.outcome} for t in tests]}

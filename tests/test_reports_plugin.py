@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import spec
+from reports.lazy import evidence_texts
 
 pytest_plugins = ["pytester"]
 
@@ -143,7 +144,9 @@ def _check_outputs(p: pytest.Pytester) -> dict:
     html = (out / "report.html").read_text()
     for sid in ("traceability", "observations", "errata", "response-times", "run-header"):
         assert f'id="{sid}"' in html
-    assert html.index('id="results-table"') < html.index('id="traceability"')  # sections after the results
+    # the verdict first, the review sections next, the per-test table last; one environment table
+    assert html.index('id="verdict"') < html.index('id="traceability"') < html.index('id="results-table"')
+    assert html.count('id="environment"') == 1 and 'id="verdict-line"' in html
     matrix = html[html.index('id="traceability"'):html.index('id="observations"')]
     assert re.search(r'bg96-row-uncovered"><td><code>CFG-PDPCID-RANGE</code>', matrix)
     assert re.search(r'bg96-row-failed"><td><code>OPEN-MRT</code>', matrix)
@@ -160,9 +163,11 @@ def test_report_files_and_content(sample: pytest.Pytester) -> None:
     _check_outputs(sample)
     html = (sample.path / "out" / "report.html").read_text()
     assert "Verdict</th>" in html and "Requirements</th>" in html
-    blob = html  # the extras live, escaped, in pytest-html's JSON blob
-    assert "AT+QCOAPSEND=0,0,1,1,0\\\\r" in blob and "hello\\\\x1a" in blob  # escaped control bytes
+    # the extras live in pytest-html's JSON blob: packed, a failed test's as it is
+    blob = html + "".join(evidence_texts(html))
+    assert "AT+QCOAPSEND=0,0,1,1,0\\r" in blob and "hello\\x1a" in blob  # escaped control bytes
     assert "d204d52e814b" in blob and "Uri-Path" in blob and "bg96-pcap-link" in blob
+    assert "What was expected and what was seen" in blob and "bg96-msc-svg" in blob
 
 
 def test_user_given_paths_are_respected(sample: pytest.Pytester) -> None:
@@ -199,7 +204,7 @@ def test_xdist_merges_workers_into_one_report(sample: pytest.Pytester) -> None:
     data = _check_outputs(sample)
     assert {t["worker"] for t in data["tests"]} <= {"gw0", "gw1"}
     assert len(data["tests"]) == 4
-    html = (sample.path / "out" / "report.html").read_text()
+    html = "".join(evidence_texts((sample.path / "out" / "report.html").read_text()))
     assert "bg96-pcap-link" in html and "d204d52e814b" in html  # evidence crossed from the workers
     assert len(list((sample.path / "out").glob("report*.html"))) == 1
 
@@ -216,7 +221,7 @@ def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str
 def test_report_renders_in_chromium(sample: pytest.Pytester, tmp_path: Path) -> None:
     _run(sample).assert_outcomes(passed=3, failed=1)
     report = sample.path / "out" / "report.html"
-    dom = _chromium(["--dump-dom", report.as_uri()], tmp_path / "profile").stdout
+    dom = _chromium(["--virtual-time-budget=5000", "--dump-dom", report.as_uri()], tmp_path / "profile").stdout
     for sid in ("traceability", "observations", "errata", "response-times"):
         assert f'id="{sid}"' in dom
     rows = re.findall(r'<tbody class="results-table-row (\w+)"', dom)  # built by app.js (not the template)
