@@ -3,24 +3,7 @@ from __future__ import annotations
 
 from html import escape
 
-_NAMED = {0x0D: "\\r", 0x0A: "\\n", 0x09: "\\t", 0x5C: "\\\\"}
-
-
-def printable(data: bytes | str | None) -> str:
-    """Printable ASCII as is, CR/LF/TAB as \\r \\n \\t, every other byte as \\xNN (Ctrl+Z: \\x1a)."""
-    if data is None:
-        return ""
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
-    out: list[str] = []
-    for b in data:
-        if b in _NAMED:
-            out.append(_NAMED[b])
-        elif 0x20 <= b < 0x7F:
-            out.append(chr(b))
-        else:
-            out.append(f"\\x{b:02x}")
-    return "".join(out)
+from evidence.text import printable  # noqa: F401 (the report's name for it)
 
 
 def hexdump(data: bytes | None) -> str:
