@@ -1,7 +1,7 @@
 """How big a report page is, for ``./suite bench``: a full run's page must stay under 6 MB.
 
-``bench`` may not import ``reports`` by the layers; the lead's bench calls :func:`measure` on
-the HTML file of the conformance run it timed (or runs ``python -m reports.size FILE.html``).
+The benchmark (``bench/suite_runtime.py``) calls :func:`measure` on the HTML file of the
+conformance run it timed; ``python -m reports.size FILE.html`` does the same by hand.
 """
 from __future__ import annotations
 
