@@ -2,7 +2,7 @@
 strategy that moves the module between named states (bring-up, restart, recovery)."""
 from .bg96 import BG96, BringUpError, ClientStatus, Identity, SendResult
 from .bringup import BringUpReport
-from .channel import ATChannel, ATError, ATTimeout, PortUnavailable, Response
+from .channel import ATChannel, ATError, ATTimeout, NetworkLost, PortUnavailable, Response
 from .strategy import DutSettings, DutStrategy, State
 from .urc import AckUrc, IndUrc, RecvUrc, ResultUrc, Urc, UrcFormatError
 

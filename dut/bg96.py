@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from spec import COMMANDS_BY_NAME, QCOAPCLOSE, QCOAPOPEN, max_transmit_wait
 from spec.commands import CTRL_Z
 
-from .channel import ATChannel, ATError, Response
+from .channel import ATChannel, ATError, PortUnavailable, Response
 from .urc import AckUrc, IndUrc, RecvUrc, ResultUrc, Urc, fields_of, unquote
 
 
@@ -46,6 +46,9 @@ class BringUpError(ATError):
     """A bring-up step failed; the message names the step."""
 
 
+#: How long APP RDY may follow RDY on hardware (scaled by the DUT's time scale); older
+#: firmware never prints it, so when it does not come an AT probe decides.
+APP_RDY_WAIT_S = 15.0
 #: AT+CFUN's maximum response time (BG96 AT Commands Manual).
 CFUN_MAX_RESPONSE_S = 15.0
 #: AT+QIACT's and AT+QIDEACT's maximum response times (BG96 TCP/IP Application Note).
@@ -114,16 +117,25 @@ class BG96:
         raise BringUpError(f"bring-up: the module did not answer AT within {timeout:.0f} s ({last})")
 
     def restart(self, timeout: float = 30.0) -> list[Urc]:
-        """``AT+CFUN=1,1`` and wait for ``RDY`` and ``APP RDY`` (or a working ``AT``)."""
+        """``AT+CFUN=1,1``, then ``RDY`` or a reopened port (USB re-enumeration: the boot URCs
+        were mostly printed before the host reopened it), then an answer to ``AT`` decides.
+        Returns the boot URCs that were seen (possibly none)."""
         self.at.clear_urcs()
-        self.cfun(1, reset=True, step="restart: AT+CFUN=1,1")
-        seen = [self.at.wait_urc(r"^RDY$", timeout, step="restart: wait for RDY")]
+        reconnects = self.at.reconnects
         try:
-            seen.append(self.at.wait_urc(r"^APP RDY$", timeout, step="restart: wait for APP RDY"))
-        except ATError:
-            pass  # older firmware never prints APP RDY: the AT probe below decides
+            self.cfun(1, reset=True, step="restart: AT+CFUN=1,1")
+        except PortUnavailable:
+            pass  # the USB device went with the reset before its OK was read: the module is restarting
+        rdy = self.at.wait_boot(reconnects, timeout)
+        seen = [rdy] if rdy is not None else []
+        if rdy is not None:
+            try:  # older firmware never prints APP RDY: the AT probe below decides
+                seen.append(self.at.wait_urc(r"^APP RDY$", min(timeout, APP_RDY_WAIT_S * self.time_scale
+                                                               + self.at.grace), step="restart: wait for APP RDY"))
+            except ATError:
+                pass
         self.wait_ready(timeout)
-        return seen
+        return seen + self.at.urcs(r"^(RDY|APP RDY)$")
 
     # -- AT+QCOAPCFG --------------------------------------------------------------------------
     def cfg(self, keyword: str, client: int, *values: int | str) -> Response:

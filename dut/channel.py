@@ -1,9 +1,14 @@
 """The AT channel: one serial port (any pyserial URL), commands, URCs and a transcript.
 
 A reader thread feeds everything the DUT sends through :class:`ATStreamParser`; lines are
-routed to the pending command (echo, information lines, final result) or to the URC stream.
-Waits are on a condition variable with a deadline, never a fixed sleep. A port that drops
-(USB re-enumeration after a restart, a ser2net hiccup) is reopened by the reader thread.
+routed to the pending command (echo, information lines, final result) or to the URC stream:
+every unsolicited line that is not the pending command's, with a known prefix or not, is a URC,
+kept in the transcript and out of the response. A response keeps the raw bytes of its own lines
+(``Response.raw``), judged per line, so a late LF or a URC between its lines is never part of
+another command. Waits are on a condition variable with a deadline, never a fixed sleep. A port
+that drops (USB re-enumeration after a restart, a ser2net hiccup) is reopened by the reader
+thread and the parser starts afresh. A network-side loss (``+QIURC: "pdpdeact"``, an unsolicited
+deregistration) is recorded, and a URC wait in progress fails at once naming it.
 """
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ import serial
 from evidence import TranscriptEntry
 
 from .parser import ATStreamParser, Line, Payload, Prompt
-from .port import ChunkReader, open_port
-from .urc import Urc, is_urc
+from .port import ChunkReader, PortMissing, PortRefused, open_port
+from .urc import Urc, is_urc, network_loss
 
 #: (command line, default seconds) -> seconds that command may take
 Limits = Callable[[str, float], float]
@@ -39,6 +44,16 @@ class PortUnavailable(ATError):
     pass
 
 
+class NetworkLost(ATError):
+    """The network took the module's PDP context or registration away while a test waited."""
+
+
+#: seconds a +QCOAPRECV payload may take after its header, on top of two byte times per byte
+PAYLOAD_SLACK_S = 1.0
+#: the bytes a module in a data prompt takes as "cancel" (Esc), as BG96 documents for QCOAPSEND
+ESC = b"\x1b"
+
+
 @dataclass
 class Response:
     """A command's information lines and final result code, with measured times."""
@@ -50,6 +65,7 @@ class Response:
     finished_at: float  # monotonic, when the final result code arrived
     prompt_at: float | None = None  # when ">" (or CONNECT) arrived, for data commands
     data_sent_at: float | None = None  # when the payload had been written
+    raw: bytes = b""  # the bytes of its own lines (echo, prompt, information, final), URCs left out
 
     @property
     def elapsed(self) -> float:
@@ -91,6 +107,8 @@ class _Pending:
     final: str | None = None
     final_at: float = 0.0
     prompt_at: float | None = None
+    raw: bytearray = field(default_factory=bytearray)
+    dropped: bool = False  # the port dropped while the command waited: no answer will come on it
 
 
 class Transcript:
@@ -148,7 +166,13 @@ class ATChannel:
         self._urc_cursor = 0  # URCs before this index have been consumed or cleared
         self._consumed: set[int] = set()
         self.stray: list[str] = []  # lines that belong to nothing: a garbled DUT shows here
-        self._parser = ATStreamParser()
+        self._parser = self._new_parser()
+        #: network-side losses seen (URCs), in order; the DUT guard reads them after each test
+        self.network_events: list[tuple[Urc, str]] = []
+        #: set by the strategy while it registers the module: "not registered" is expected then
+        self.registering = False
+        #: payloads given up at their time limit or cut by a reconnect: (header, bytes that came)
+        self.partial_payloads: list[tuple[str, bytes]] = []
         self._port: serial.SerialBase | None = None
         self._closing = threading.Event()
         self._connected = threading.Event()
@@ -156,6 +180,9 @@ class ATChannel:
         self.reconnects = 0
         #: called with every completed Response (the evidence fixture records timings)
         self.observers: list[Callable[[Response], None]] = []
+
+    def _new_parser(self) -> ATStreamParser:
+        return ATStreamParser(payload_slack=PAYLOAD_SLACK_S + self.grace, byte_time=10.0 / self.baudrate)
 
     # -- port -------------------------------------------------------------------------------
     def open(self, timeout: float = 10.0) -> ATChannel:
@@ -171,7 +198,13 @@ class ATChannel:
         while True:
             try:
                 return open_port(self.url, self.baudrate)
-            except (serial.SerialException, OSError, ValueError) as exc:
+            except PortRefused as exc:
+                if not isinstance(exc, PortMissing):
+                    raise PortUnavailable(str(exc)) from None  # another try picks the same wrong port
+                if time.monotonic() >= deadline or self._closing.is_set():
+                    raise PortUnavailable(str(exc)) from None
+                self._closing.wait(0.2)
+            except (serial.SerialException, OSError, ValueError, NotImplementedError) as exc:
                 if time.monotonic() >= deadline or self._closing.is_set():
                     raise PortUnavailable(f"cannot open DUT port {self.url}: {exc}") from exc
                 self._closing.wait(0.2)  # the device is re-enumerating: retry until the deadline
@@ -205,13 +238,20 @@ class ATChannel:
                     return
                 self._reconnect()
                 continue
-            if data:
-                now = time.monotonic()
-                self.transcript.add("rx", data, now)
-                self._dispatch(self._parser.feed(data, now))
+            now = time.monotonic()
+            with self._cond:
+                if data:
+                    self.transcript.add("rx", data, now)
+                    self._dispatch(self._parser.feed(data, now))
+                else:  # idle: a line left at its CR is complete, a payload past its limit given up
+                    self._dispatch(self._parser.flush(now))
 
     def _reconnect(self) -> None:
         self._connected.clear()
+        with self._cond:
+            if self._pending is not None:
+                self._pending.dropped = True
+            self._cond.notify_all()
         try:
             if self._port is not None:
                 self._port.close()
@@ -221,46 +261,63 @@ class ATChannel:
             try:
                 self._port = self._open_port(timeout=5.0)
             except PortUnavailable:
+                self._closing.wait(0.2)  # refused at once (a pattern that now matches two ports): retry later
                 continue
-            self.reconnects += 1
-            self._connected.set()
+            with self._cond:  # the new node starts a new stream: nothing half read carries over
+                self._dispatch(self._parser.reset(time.monotonic()))
+                self._parser = self._new_parser()
+                self.reconnects += 1
+                self._connected.set()
+                self._cond.notify_all()
             return
 
     # -- routing ----------------------------------------------------------------------------
     def _dispatch(self, events: Iterable[Line | Prompt | Payload]) -> None:
-        with self._cond:
-            for ev in events:
-                pending = self._pending
-                if pending is not None and pending.final is not None:
-                    pending = None  # after its final result nothing more belongs to a command
-                if isinstance(ev, Payload):
-                    self._urcs.append(Urc(ev.header, ev.time, ev.data))
-                elif isinstance(ev, Prompt):
-                    if pending is not None:
-                        pending.prompt_at = ev.time
-                    else:
-                        self.stray.append(">")
+        """Route parsed events; the caller holds ``self._cond``."""
+        for ev in events:
+            pending = self._pending
+            if pending is not None and pending.final is not None:
+                pending = None  # after its final result nothing more belongs to a command
+            if isinstance(ev, Payload):
+                self._add_urc(Urc(ev.header, ev.time, ev.data, ev.complete))
+                if not ev.complete:
+                    self.partial_payloads.append((ev.header, ev.data))
+            elif isinstance(ev, Prompt):
+                if pending is not None:
+                    pending.prompt_at = ev.time
+                    pending.raw += ev.raw
                 else:
-                    self._route_line(ev, pending)
-            self._cond.notify_all()
+                    self.stray.append(">")
+            else:
+                self._route_line(ev, pending)
+        self._cond.notify_all()
 
     def _route_line(self, ev: Line, pending: _Pending | None) -> None:
         text = ev.text
         if pending is not None and not pending.echo_seen and text == pending.line:
             pending.echo_seen = True
+            pending.raw += ev.raw
         elif FINAL_RESULTS.match(text):
             if pending is not None and pending.final is None:
                 pending.final, pending.final_at = text, ev.time
+                pending.raw += ev.raw
             else:
                 self.stray.append(text)
         elif is_urc(text, pending.prefix if pending else None):
-            self._urcs.append(Urc(text, ev.time))
+            self._add_urc(Urc(text, ev.time))
         elif pending is not None:
             pending.lines.append(text)
+            pending.raw += ev.raw
             if text == "CONNECT" and pending.prompt_at is None:
                 pending.prompt_at = ev.time
         else:
             self.stray.append(text)
+
+    def _add_urc(self, urc: Urc) -> None:
+        self._urcs.append(urc)
+        lost = network_loss(urc.line)
+        if lost is not None and not (self.registering and urc.line.startswith(("+CEREG", "+CGREG", "+CREG"))):
+            self.network_events.append((urc, lost))
 
     # -- commands ---------------------------------------------------------------------------
     def timeout_for(self, line: str) -> float:
@@ -290,6 +347,7 @@ class ATChannel:
                 raise PortUnavailable(f"step {step or line!r}: DUT port {self.url} is not connected")
             pending = _Pending(line, _response_prefix(line))
             with self._cond:
+                self._settle_payload()
                 self._pending = pending
             try:
                 sent_at = self._write((line + "\r").encode("latin-1"))
@@ -308,10 +366,52 @@ class ATChannel:
                     self._pending = None
             assert pending.final is not None
             response = Response(line, pending.lines, pending.final, sent_at, pending.final_at,
-                                pending.prompt_at, data_sent_at)
+                                pending.prompt_at, data_sent_at, bytes(pending.raw))
         for observer in list(self.observers):
             observer(response)
         return response
+
+    def _settle_payload(self) -> None:
+        """A command is never written into a +QCOAPRECV payload still coming: wait for its end
+        (its time limit at most), else give it up, so a wrong announced length cannot swallow
+        the command's result. The caller holds ``self._cond``."""
+        while self._parser.in_payload:
+            deadline = self._parser.payload_deadline
+            remaining = (deadline - time.monotonic()) if deadline is not None else 0.0
+            if remaining <= 0:
+                self._dispatch(self._parser.flush(max(time.monotonic(), deadline or 0.0)))
+                if self._parser.in_payload:  # no limit configured: give it up now
+                    self._dispatch(self._parser.reset(time.monotonic()))
+                return
+            self._cond.wait(remaining)
+
+    def line_mark(self, timeout: float = 1.0) -> int:
+        """A transcript mark at a line boundary (waiting for the line being read to end, at most
+        ``timeout``): a window of raw bytes from one such mark to another holds whole lines, even
+        when the module's bytes come one at a time and URCs arrive at any moment."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._parser.between_lines and (remaining := deadline - time.monotonic()) > 0:
+                self._cond.wait(remaining)
+            return self.transcript.mark()
+
+    def leave_data_mode(self, quiet: float, fill: int = 0) -> str | None:
+        """Esc for a module left at a ``>`` prompt (a killed run; the prompt never times out), and
+        ``fill`` more Esc bytes for a prompt that counts its bytes; then wait for the final result
+        that ends the prompt (returned), or ``quiet`` seconds without one (None: the module was at
+        its command line, where the Esc bytes only make its next line an error). Waiting for it
+        keeps that result from being taken as the answer to the next command."""
+        with self._cond:
+            before = len(self.stray)
+        self.write_raw(ESC * (1 + fill))
+        deadline = time.monotonic() + quiet
+        with self._cond:
+            while True:
+                final = next((t for t in self.stray[before:] if FINAL_RESULTS.match(t)), None)
+                remaining = deadline - time.monotonic()
+                if final is not None or remaining <= 0:
+                    return final
+                self._cond.wait(remaining)
 
     def write_raw(self, data: bytes) -> float:
         """Write bytes outside any command (for robustness tests of the DUT's parser)."""
@@ -325,15 +425,22 @@ class ATChannel:
         self.transcript.add("tx", data, started)
         try:
             port.write(data)
-            port.flush()
         except Exception as exc:
             raise PortUnavailable(f"writing to {self.url} failed: {exc}") from exc
+        try:
+            port.flush()
+        except Exception:
+            pass  # written, and the device went right after (AT+CFUN=1,1 re-enumerates): the reader
+            # thread reopens the port, and the command's own wait decides
         return started
 
     def _wait(self, ready: Callable[[], bool], deadline: float, limit: float, step: str,
               pending: _Pending, what: str) -> None:
         with self._cond:
             while not ready():
+                if pending.dropped:
+                    raise PortUnavailable(f"step {step!r}: the DUT port {self.url} dropped while waiting for "
+                                          f"{what} (lines so far: {pending.lines!r})")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ATTimeout(
@@ -348,16 +455,37 @@ class ATChannel:
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         deadline = time.monotonic() + timeout
         with self._cond:
+            losses_before = len(self.network_events)
+            while True:
+                for index in range(self._urc_cursor, len(self._urcs)):
+                    if index not in self._consumed and regex.match(self._urcs[index].line):
+                        self._consumed.add(index)
+                        return self._urcs[index]
+                lost = [why for urc, why in self.network_events[losses_before:]]
+                if lost:
+                    raise NetworkLost(f"step {step or regex.pattern!r}: {lost[0]} while waiting for "
+                                      f"{regex.pattern!r}")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [u.line for u in self._urcs[self._urc_cursor:]]
+                    raise ATTimeout(f"step {step or regex.pattern!r}: no URC matching "
+                                    f"{regex.pattern!r} within {timeout:.2f} s; URCs seen: {seen!r}")
+                self._cond.wait(remaining)
+
+    def wait_boot(self, reconnects: int, timeout: float) -> Urc | None:
+        """After a reset: ``RDY``, or None as soon as the port was reopened (``reconnects`` was
+        the count before the reset): a re-enumerated USB port has usually lost the boot URCs."""
+        regex = re.compile(r"^RDY$")
+        deadline = time.monotonic() + timeout
+        with self._cond:
             while True:
                 for index in range(self._urc_cursor, len(self._urcs)):
                     if index not in self._consumed and regex.match(self._urcs[index].line):
                         self._consumed.add(index)
                         return self._urcs[index]
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = [u.line for u in self._urcs[self._urc_cursor:]]
-                    raise ATTimeout(f"step {step or regex.pattern!r}: no URC matching "
-                                    f"{regex.pattern!r} within {timeout:.2f} s; URCs seen: {seen!r}")
+                if self.reconnects != reconnects or remaining <= 0:
+                    return None
                 self._cond.wait(remaining)
 
     def urcs(self, pattern: str | re.Pattern[str] = "") -> list[Urc]:

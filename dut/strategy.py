@@ -14,11 +14,19 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+from spec import COMMANDS_BY_NAME
+
 from . import bringup
 from .bg96 import BG96, CFUN_MAX_RESPONSE_S, BringUpError, Identity
-from .bringup import BringUpReport, Step
+from .bringup import BringUpReport, PdpContext, Step
 from .channel import ATError
 from .urc import Urc
+
+
+#: the most bytes a counted ``>`` prompt can wait for (AT+QCOAPSEND <payload_length>)
+PROMPT_FILL = COMMANDS_BY_NAME["AT+QCOAPSEND"].param("payload_length").range.high  # type: ignore[union-attr]
+#: how long the first probe after the Esc waits before the prompt is filled (plus the grace)
+FIRST_PROBE_S = 3.0
 
 
 class State(enum.IntEnum):
@@ -39,6 +47,12 @@ class DutSettings:
     name: str = "emulator"  # the rig's name, for messages
     pdp_cid: int = 1
     apn: str = ""  # "" leaves the module's APN as it is
+    pdp_type: str = "IPv4"  # AT+QICSGP <context_type> by name: IPv4, IPv6, IPv4v6
+    pdp_user: str = ""
+    pdp_password: str = ""
+    pdp_auth: str = "none"  # none, pap, chap, pap-or-chap
+    sim_pin: str = ""  # entered when AT+CPIN? says SIM PIN
+    urc_port: str = "usbat"  # AT+QURCCFG="urcport": the port this channel reads
     bring_up_timeout: float = 60.0  # RDY/APP RDY or an answer to AT; also a power cycle's limit
     registration_timeout: float = 180.0  # AT+CEREG until registered
     pdp_timeout: float = 150.0  # AT+QIACT
@@ -66,11 +80,16 @@ class DutStrategy:
             return self.report
         if self.state is State.UNKNOWN:
             self.report = BringUpReport()  # a bring-up from scratch: a new report
-        while self.state < target:
-            following = State(self.state + 1)
-            for step in self.steps(following):
-                self._run(step)
-            self.state = following
+        at = self.module.at
+        at.registering = True  # "searching" on the way up is no network loss
+        try:
+            while self.state < target:
+                following = State(self.state + 1)
+                for step in self.steps(following):
+                    self._run(step)
+                self.state = following
+        finally:
+            at.registering = False
         return self.report
 
     def bring_up(self) -> BringUpReport:
@@ -87,19 +106,27 @@ class DutStrategy:
         if state is State.CONFIGURED:
             return [Step("echo off (ATE0)", None, lambda: bringup.accepted(m, "ATE0")),
                     Step("numeric errors (AT+CMEE=1)", None, lambda: bringup.accepted(m, "AT+CMEE=1")),
-                    Step("identify (ATI, AT+QGMR, AT+GSN)", None, lambda: bringup.identify(m))]
+                    Step("identify (ATI, AT+QGMR, AT+GSN)", None, lambda: bringup.identify(m)),
+                    Step("URC port (AT+QURCCFG)", None, lambda: bringup.urc_port(m, s.urc_port))]
         if state is State.REGISTERED:
             return [Step("radio on (AT+CFUN)", CFUN_MAX_RESPONSE_S, lambda: bringup.radio_on(m)),
-                    Step("network registration (AT+CEREG)", s.registration_timeout,
+                    Step("SIM (AT+CPIN)", s.bring_up_timeout, lambda: bringup.sim_ready(m, s.sim_pin, s.bring_up_timeout)),
+                    Step("network registration (AT+CEREG/CGREG/CREG)", s.registration_timeout,
                          lambda: bringup.wait_registered(m, s.registration_timeout))]
         if state is State.ATTACHED:
-            apn = [Step(f"PDP context {s.pdp_cid} APN (AT+QICSGP)", None,
-                        lambda: bringup.set_apn(m, s.pdp_cid, s.apn))] if s.apn else []
-            return apn + [Step(f"PDP context {s.pdp_cid} activation (AT+QIACT)", s.pdp_timeout,
-                               lambda: bringup.activate_pdp(m, s.pdp_cid, s.pdp_timeout))]
+            ctx = self.pdp_context
+            qicsgp = [Step(f"PDP context {s.pdp_cid} (AT+QICSGP)", None,
+                           lambda: bringup.set_pdp_context(m, s.pdp_cid, ctx))] if not ctx.is_default else []
+            return qicsgp + [Step(f"PDP context {s.pdp_cid} activation (AT+QIACT)", s.pdp_timeout,
+                                  lambda: bringup.activate_pdp(m, s.pdp_cid, s.pdp_timeout))]
         if state is State.READY:
             return [Step("close CoAP clients (AT+QCOAPCLOSE)", None, lambda: bringup.close_all(m))]
         return []
+
+    @property
+    def pdp_context(self) -> PdpContext:
+        s = self.settings
+        return PdpContext(s.apn, s.pdp_type, s.pdp_user, s.pdp_password, s.pdp_auth)
 
     def _run(self, step: Step) -> object:
         started = time.monotonic()
@@ -131,7 +158,7 @@ class DutStrategy:
         log = [f"recovering: {reason}"]
         self.transition(State.UNKNOWN)
         try:
-            self.module.wait_ready(self.settings.bring_up_timeout)
+            self._probe(log)
             log.append("the module answers AT")
         except ATError as exc:
             log.append(f"no answer to AT: {exc}")
@@ -140,6 +167,23 @@ class DutStrategy:
         self.bring_up()
         log.append("brought up again (echo off, CMEE, registration, PDP context, clients closed)")
         return log
+
+    def _probe(self, log: list[str]) -> None:
+        """Esc (a ``>`` prompt left open takes AT as payload), a short AT probe; then a counted
+        prompt filled with Esc bytes to its largest length and the probe with the bring-up timeout."""
+        at, limit = self.module.at, self.settings.bring_up_timeout
+        ended = at.leave_data_mode(at.grace)
+        if ended is not None:
+            log.append(f"left a '>' prompt: Esc answered {ended!r}")
+        try:
+            self.module.wait_ready(min(limit, FIRST_PROBE_S + at.grace))
+            return
+        except ATError:
+            pass
+        ended = at.leave_data_mode(at.grace, fill=PROMPT_FILL)
+        log.append(f"no answer after Esc: {PROMPT_FILL} Esc bytes written for a counted '>' prompt"
+                   + (f" (answered {ended!r})" if ended else ""))
+        self.module.wait_ready(limit)
 
     def _hard_restart(self, log: list[str]) -> None:
         """Power-cycle through the rig if it can, else a blind AT+CFUN=1,1; then wait for AT."""
@@ -150,11 +194,10 @@ class DutStrategy:
             power_cycle(self.settings.power_cycle, limit)
         else:
             log.append("restart: AT+CFUN=1,1 written without waiting for an answer")
+            reconnects = at.reconnects
             at.write_raw(b"AT+CFUN=1,1\r")
-            try:
-                at.wait_urc(r"^RDY$", limit, step="recovery: wait for RDY")
-            except ATError as exc:
-                log.append(f"no RDY: {exc}".splitlines()[0])
+            if at.wait_boot(reconnects, limit) is None:
+                log.append("no RDY (the port was reopened, or nothing came): the AT probe decides")
         self.module.wait_ready(limit)
 
     # -- the network under a test ----------------------------------------------------------------

@@ -4,14 +4,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Prefixes a BG96 prints unsolicited. A line with one of them belongs to a pending command
-#: only when the command has the same prefix and the line is not in its URC-only shape.
+#: Prefixes a BG96 prints unsolicited (any other ``+NAME:`` line that is not the pending
+#: command's is unsolicited too: +CTZE, +CTZV, +CMTI... arrive at any moment on a bench).
 _URC_PREFIXES = ("+QCOAPRECV:", "+QCOAPACK:", "+QCOAPIND:", "+QCOAPOPEN:", "+QCOAPCLOSE:",
                  "+QIURC:", "+QIND:", "+CPIN:", "+CFUN:", "+CEREG:", "+CREG:", "+CGREG:", "+QUSIM:")
 _BARE_URCS = ("RDY", "APP RDY", "POWERED DOWN", "NORMAL POWER DOWN")
 #: The OPEN/CLOSE results are two integers; the read form of OPEN has four fields.
 _RESULT_SHAPE = re.compile(r"^\+QCOAP(?:OPEN|CLOSE): *-?\d+, *-?\d+$")
 _ALWAYS_URC = ("+QCOAPRECV:", "+QCOAPACK:", "+QCOAPIND:")
+#: A registration URC is ``<stat>`` alone or ``<stat>,"<tac>",...``; the read form is ``<n>,<stat>``.
+_REGISTRATION_URC = re.compile(r'^\+C(?:E|G)?REG: *\d+ *(?:$|, *")')
+_PDP_DEACT = re.compile(r'^\+QIURC: *"pdpdeact", *(\d+)')
+REGISTERED_STATS = (1, 5)
 
 
 def line_prefix(line: str) -> str:
@@ -19,17 +23,31 @@ def line_prefix(line: str) -> str:
 
 
 def is_urc(line: str, pending_prefix: str | None) -> bool:
-    """True when ``line`` is unsolicited, given the prefix of the pending command (if any)."""
-    if line in _BARE_URCS:
-        return True
-    if line.startswith(_ALWAYS_URC):
-        return True
-    if _RESULT_SHAPE.match(line):
+    """True when ``line`` is unsolicited, given the prefix of the pending command (if any).
+
+    Known or not, a ``+NAME:`` line is the pending command's only when it carries that
+    command's prefix and is not in a URC-only shape."""
+    if line in _BARE_URCS or line.startswith(_ALWAYS_URC) or _RESULT_SHAPE.match(line):
         return True
     prefix = line_prefix(line)
-    if prefix in _URC_PREFIXES:
-        return pending_prefix != prefix
-    return False
+    if not prefix:
+        return False
+    if prefix != pending_prefix:
+        return True
+    return bool(_REGISTRATION_URC.match(line))
+
+
+def network_loss(line: str) -> str | None:
+    """What a URC says was lost: a PDP context the network deactivated, or a registration
+    (``+CEREG: 2`` unsolicited); None for any other line."""
+    match = _PDP_DEACT.match(line)
+    if match:
+        return f"the network deactivated PDP context {match.group(1)} ({line})"
+    if _REGISTRATION_URC.match(line):
+        stat = int(line.split(":", 1)[1].split(",")[0])
+        if stat not in REGISTERED_STATS:
+            return f"the module reported it is no longer registered ({line})"
+    return None
 
 
 def split_fields(text: str) -> list[str]:
@@ -66,6 +84,7 @@ class Urc:
     line: str
     time: float
     payload: bytes | None = None
+    complete: bool = True  # False: fewer payload bytes came than the header announced
 
     @property
     def name(self) -> str:

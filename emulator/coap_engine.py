@@ -24,6 +24,34 @@ EXCHANGE_LIFETIME_S = 247.0
 RESULT_OK, RESULT_SEND_FAILURE = 0, -11
 
 
+def _faulty_copy(data: bytes, k: int, faults: Faults) -> bytes:
+    """The k-th retransmission as a faulty firmware builds it (faults retransmit-new-*)."""
+    if faults.on("retransmit-new-msgid"):
+        data = data[:2] + ((int.from_bytes(data[2:4], "big") + k) % 65536).to_bytes(2, "big") + data[4:]
+    tkl = data[0] & 0x0F
+    if faults.on("retransmit-new-token") and tkl:
+        data = data[:3 + tkl] + bytes([data[3 + tkl] ^ k]) + data[4 + tkl:]
+    return data
+
+
+def _as_reported(msg: aiocoap.Message, faults: Faults) -> aiocoap.Message:
+    """What a faulty firmware reports of a downlink message (faults recv-*); the message as is otherwise."""
+    if not any(faults.on(f) for f in ("recv-code-detail-off-by-one", "recv-msgid-swapped", "recv-payload-truncated")):
+        return msg
+    code, payload = int(msg.code), msg.payload
+    if faults.on("recv-code-detail-off-by-one") and code & 0x1F < 31:
+        code += 1
+    if faults.on("recv-payload-truncated"):
+        payload = payload[:-1]
+    out = aiocoap.Message(code=aiocoap.numbers.codes.Code(code), payload=payload)
+    out.mtype, out.token, out.mid = msg.mtype, msg.token, msg.mid
+    for o in msg.opt.option_list():
+        out.opt.add_option(o)
+    if faults.on("recv-msgid-swapped"):
+        out.mid = int.from_bytes(msg.mid.to_bytes(2, "big")[::-1], "big")
+    return out
+
+
 @dataclass(frozen=True)
 class Timing:
     """Retransmission parameters read at send time (settings of an open client may change)."""
@@ -72,6 +100,8 @@ class CoapEngine:
         if code != 0 and code >> 5 == 0:
             self.tokens[token] = self._now() + EXCHANGE_LIFETIME_S * self.scale
         self.send_bytes(data)
+        if mtype == NON and self.faults.on("send-twice"):
+            self.send_bytes(data)
         if mtype == CON:
             self._start_exchange(mid, data, timing)
             if self.faults.on("ack-on-send"):  # "delivered" once handed to the socket
@@ -108,9 +138,11 @@ class CoapEngine:
             return
         ex.retries_left -= 1
         ex.k += 1
-        if not self.faults.on("no-qcoapind"):
+        if self.faults.on("ind-result-wrong"):
+            self.emit(urc.line(f"+QCOAPIND: {self.cid},0,{ex.mid},{ex.k},{RESULT_SEND_FAILURE}"))
+        elif not self.faults.on("no-qcoapind"):
             self.emit(urc.qcoapind(self.cid, ex.mid, ex.k))
-        self.send_bytes(ex.data)
+        self.send_bytes(_faulty_copy(ex.data, ex.k, self.faults))
         if ex.k > 1 or not self.faults.on("first-retransmit-early"):
             if not self.faults.on("constant-retransmit-interval"):
                 ex.interval *= 2
@@ -135,9 +167,15 @@ class CoapEngine:
         ex = self.exchanges.pop(msg.mid, None)
         if ex is None:
             if self.faults.on("no-dedup") and mtype == ACK and int(msg.code) != 0:
-                self.emit(urc.qcoaprecv(self.cid, msg, self.faults))
+                self.emit(urc.qcoaprecv(self.cid, _as_reported(msg, self.faults), self.faults))
             else:
                 log.info("client %d: ACK/RST %d matches no exchange", self.cid, msg.mid)
+            return
+        if mtype == RST and self.faults.on("rst-keeps-retransmitting"):
+            self.exchanges[msg.mid] = ex  # the RST is reported below, the timer keeps running
+            if not ex.reported:
+                ex.reported = True
+                self.emit(urc.qcoapack(self.cid, CON, ex.mid, RESULT_SEND_FAILURE, self.faults))
             return
         if ex.handle:
             ex.handle.cancel()
@@ -145,7 +183,7 @@ class CoapEngine:
         if not ex.reported:
             self.emit(urc.qcoapack(self.cid, CON, ex.mid, result, self.faults))
         if mtype == ACK and int(msg.code) != 0:
-            self.emit(urc.qcoaprecv(self.cid, msg, self.faults))
+            self.emit(urc.qcoaprecv(self.cid, _as_reported(msg, self.faults), self.faults))
 
     def _purge(self) -> None:
         now = self._now()
@@ -168,7 +206,7 @@ class CoapEngine:
         klass = code >> 5
         if mtype == NON:
             if klass in (0, 2, 4, 5) and code != 0:
-                self.emit(urc.qcoaprecv(self.cid, msg, self.faults))
+                self.emit(urc.qcoaprecv(self.cid, _as_reported(msg, self.faults), self.faults))
             return
         # CON
         if code == 0 or klass not in (0, 2, 4, 5):
@@ -176,7 +214,7 @@ class CoapEngine:
             self.send_bytes(seen.reply)
             return
         if klass == 0:
-            self.emit(urc.qcoaprecv(self.cid, msg, self.faults))  # host ACKs with AT+QCOAPSEND
+            self.emit(urc.qcoaprecv(self.cid, _as_reported(msg, self.faults), self.faults))  # host ACKs with AT+QCOAPSEND
             return
         if msg.token not in self.tokens:
             seen.reply = empty_reply(RST, msg.mid)  # RFC 7252 5.3.2: unmatched response
@@ -185,7 +223,7 @@ class CoapEngine:
         if not self.faults.on("no-ack-for-separate-response"):
             seen.reply = empty_reply(ACK, msg.mid)
             self.send_bytes(seen.reply)
-        self.emit(urc.qcoaprecv(self.cid, msg, self.faults))
+        self.emit(urc.qcoaprecv(self.cid, _as_reported(msg, self.faults), self.faults))
 
     def start_flood(self, period: float = 0.001) -> None:
         """Fault urc-flood: a bogus +QCOAPRECV every ``period`` seconds until the session ends."""

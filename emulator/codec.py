@@ -38,6 +38,8 @@ class OutgoingMessage:
 
 
 def _aiocoap_option(o: OptionValue, faults: Faults) -> object:
+    if o.number not in OPTION_TABLE:  # fault option-number-outside-table2-accepted: sent as given
+        return OpaqueOption(o.number, o.wire())
     fmt = OPTION_TABLE[o.number].fmt
     if fmt is OptFormat.UINT:
         assert isinstance(o.value, int)
@@ -46,8 +48,9 @@ def _aiocoap_option(o: OptionValue, faults: Faults) -> object:
         return UintOption(o.number, o.value)
     if fmt is OptFormat.STRING:
         assert isinstance(o.value, bytes)
+        value = o.value[:-1] if faults.on("option-value-truncated") else o.value
         try:
-            return StringOption(o.number, o.value.decode("utf-8"))
+            return StringOption(o.number, value.decode("utf-8"))
         except UnicodeDecodeError:
             return OpaqueOption(o.number, o.value)
     return OpaqueOption(o.number, o.wire())
@@ -80,12 +83,13 @@ def encode(msg: OutgoingMessage, faults: Faults) -> bytes:
     opts = [_aiocoap_option(o, faults) for o in msg.options]
     if faults.on("repeated-options-reversed"):
         opts.reverse()  # sorting by number below keeps this order among equal numbers
-    m = aiocoap.Message(code=Code(msg.code), payload=msg.payload)
+    code = 2 if faults.on("get-sent-as-post") and msg.code == 1 else msg.code
+    m = aiocoap.Message(code=Code(code), payload=msg.payload)
     m.mtype = Type(msg.mtype)
     m.mid = msg.mid
     m.token = token
     if faults.on("options-index-order"):
-        head = aiocoap.Message(code=Code(msg.code))
+        head = aiocoap.Message(code=Code(code))
         head.mtype, head.mid, head.token = Type(msg.mtype), msg.mid, token
         data = head.encode() + _options_in_index_order(opts)
         if msg.payload:
@@ -94,9 +98,13 @@ def encode(msg: OutgoingMessage, faults: Faults) -> bytes:
         for opt in opts:
             m.opt.add_option(opt)
         data = m.encode()
-    if faults.on("mid-little-endian"):
+    if faults.on("msgid-off-by-one") and msg.code != 0:  # requests and responses; a ping stays intact
+        data = data[:2] + ((msg.mid + 1) % 65536).to_bytes(2, "big") + data[4:]
+    if faults.on("ack-sent-as-rst") and msg.mtype == 2:
+        data = bytes([(data[0] & 0xCF) | (3 << 4)]) + data[1:]
+    if faults.on("mid-little-endian") and msg.code != 0:  # the ping of the reachability check stays intact
         data = data[:2] + bytes([data[3], data[2]]) + data[4:]
-    if faults.on("empty-payload-marker") and not msg.payload:
+    if faults.on("empty-payload-marker") and not msg.payload and msg.code != 0:
         data += b"\xff"
     return data
 

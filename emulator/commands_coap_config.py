@@ -36,7 +36,8 @@ async def qcoapcfg(cmd: Command, m: Modem, io: HostIO) -> Final:
             io.info(f'+QCOAPCFG: "dtls",1,{s.dtls_ctx}' if s.dtls_enable else '+QCOAPCFG: "dtls",0')
         elif len(p) in (3, 4):
             enable = as_int(p[2], 0, 1)
-            ctx = as_int(p[3], 0, 5) if len(p) == 4 else s.dtls_ctx
+            kept = 0 if m.config.faults.on("dtls-omitted-ctx-reset") else s.dtls_ctx
+            ctx = as_int(p[3], 0, 5) if len(p) == 4 else kept
             s.dtls_enable, s.dtls_ctx = enable, ctx
         else:
             return ERROR
@@ -70,7 +71,7 @@ async def qcoapheader(cmd: Command, m: Modem, io: HostIO) -> Final:
             return ERROR
         tkl = as_int(p[3], 0, 8)
         token = as_hex(p[4])
-        if len(token) != tkl:
+        if len(token) != tkl and not m.config.faults.on("tkl-mismatch-accepted"):
             return ERROR
     h = client.header
     if mode == 1 and m.config.faults.on("mode1-ignores-msgid"):
@@ -112,7 +113,10 @@ async def qcoapoption(cmd: Command, m: Modem, io: HostIO) -> Final:
         return ERROR
     number = as_int(p[3], 0, 65535)
     if number not in OPTION_TABLE:
-        return ERROR
+        if not m.config.faults.on("option-number-outside-table2-accepted"):
+            return ERROR
+        client.options[index] = OptionValue(number, as_bytes(p[4]))  # the faulty firmware: taken as given
+        return OK
     lenient = m.config.faults.on("option-length-unchecked")
     client.options[index] = OptionValue(number, option_value(number, p[4], lenient))
     return OK

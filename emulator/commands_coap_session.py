@@ -5,7 +5,7 @@ import asyncio
 
 from . import session
 from .codec import encode
-from .coap_client import STATUS_CONNECTED, STATUS_IDLE
+from .coap_client import STATUS_CONNECTED, STATUS_IDLE, CoapClient
 from .coap_engine import Timing
 from .dispatch import READ, TEST, WRITE, Command, command
 from .module import HostIO, Modem
@@ -40,7 +40,21 @@ async def qcoapopen(cmd: Command, m: Modem, io: HostIO) -> Final:
     port = as_int(p[2], 1, 65535)
     if not 1 <= len(server) <= 255:
         return ERROR
+    if m.config.faults.on("open-urc-before-ok"):
+        await _open_before_ok(m, io, client, p[1].text, port)
+        return OK
     return Final("OK", then=lambda: session.start_open(m, client, p[1].text, port))
+
+
+async def _open_before_ok(m: Modem, io: HostIO, client: CoapClient, server: str, port: int) -> None:
+    """Fault open-urc-before-ok: the open runs inside the command and its URC is written at once."""
+    emit, m.emit_urc = m.emit_urc, io.write
+    try:
+        session.start_open(m, client, server, port)
+        if client.task is not None:
+            await client.task
+    finally:
+        m.emit_urc = emit
 
 
 @command("+QCOAPCLOSE", param_error=ERROR)
@@ -69,7 +83,8 @@ async def qcoapsend(cmd: Command, m: Modem, io: HostIO) -> Final:
     bitmask = as_int(p[3], 0, 255)
     top = MAX_PAYLOAD - 1 if m.config.faults.on("payload-1024-rejected") else MAX_PAYLOAD
     length = as_int(p[4], 0, top) if len(p) == 5 else None
-    if code not in CODE_VALUES or client.status != STATUS_CONNECTED:
+    outside_table3 = code not in CODE_VALUES and not m.config.faults.on("code-outside-table3-accepted")
+    if outside_table3 or client.status != STATUS_CONNECTED:
         return ERROR
     if length == 0:
         payload = b""

@@ -48,6 +48,28 @@ FAULTS: dict[str, str] = {
     "out-of-memory": "AT+QCOAPOPEN reports -8 (out of memory) instead of opening",
     "hang-then-reboot": "the first AT+CSQ gets no answer: silent for 300 s (scaled), then a watchdog "
                         "reset (RDY, APP RDY)",
+    # issue 16: a deviation per requirement, on the AT port, on the wire, in a URC, in the downlink
+    "get-sent-as-post": "<code_value> 1 (GET) goes on the wire as 0.02 (POST)",
+    "msgid-off-by-one": "the message ID of a non-empty message on the wire is <msgID> + 1 (the URCs report <msgID>)",
+    "ack-sent-as-rst": "<type> 2 (Acknowledgement) goes on the wire as type 3 (Reset)",
+    "send-twice": "every NON goes on the wire twice",
+    "retransmit-new-msgid": "each retransmission carries the message ID + k instead of the original's",
+    "retransmit-new-token": "each retransmission carries a different last token byte",
+    "dtls-context-ignored": "<DTLS_contextID> is ignored: the handshake always uses 0_server.psk",
+    "pdpcid-ignored": "<PDP_cid> is ignored: OPEN always uses PDP context 1",
+    "recv-code-detail-off-by-one": "+QCOAPRECV reports the response code's detail + 1 (4.04 as 4.05)",
+    "recv-msgid-swapped": "+QCOAPRECV reports the message ID byte-swapped",
+    "recv-payload-truncated": "+QCOAPRECV reports the payload without its last byte (length to match)",
+    "option-value-truncated": "string option values lose their last byte on the wire",
+    "code-outside-table3-accepted": "AT+QCOAPSEND accepts any <code_value> 0-255 and sends it",
+    "option-number-outside-table2-accepted": "AT+QCOAPOPTION accepts any option number as opaque, sent as given",
+    "open-urc-before-ok": "AT+QCOAPOPEN prints +QCOAPOPEN before its OK",
+    "ind-result-wrong": "+QCOAPIND reports <result> -11 for a retransmission that was sent",
+    "rst-keeps-retransmitting": "an RST is reported in +QCOAPACK but the CON is still retransmitted",
+    "dtls-omitted-ctx-reset": "\"dtls\",<id>,<enable> without <DTLS_contextID> resets the context to 0",
+    "tkl-mismatch-accepted": "AT+QCOAPHEADER accepts a <token> whose length is not <TKL>",
+    "dns-always-fails": "every <CoAP_server> that is not an IP address reports -5",
+    "urc-bare-lf": "+QCOAPOPEN and +QCOAPCLOSE are framed with a bare LF instead of CR LF",
 }
 
 

@@ -2,6 +2,7 @@
 
 Each knob is switched alone (``--field-NAME``, or the option named in its entry), all of them at
 once with ``--field``; they combine with each other, with ``--fault`` and with ``--latency``.
+The network knobs' model is :mod:`emulator.radio_path`.
 Delays are module seconds, scaled by ``--time-scale`` like every other delay of the model. This
 module only defines the knobs; each one's effect is a small explicit hook where the emulator does
 that thing (host links, AT front end, registration, SIM, network events).
@@ -14,12 +15,20 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .radio_path import DEFAULT_IDLE_S, RRC_PROMOTION_S, Delay, PathKnobs, RadioPath, install
+
 #: what --field implies for the PIN when --sim-pin is not given (the rig must know it)
 FIELD_SIM_PIN = "1234"
 FIELD_BAUD = 115200
 #: mean module seconds between network-side PDP deactivations (exponential) under --field
 FIELD_PDP_DROP_S = 600.0
 RATS = ("lte", "gsm")
+#: the radio path under --field: LTE-M one-way delay, RRC inactivity timer, NAT mapping timeout,
+#: chance of losing the first datagram after idle
+FIELD_NET_DELAY = Delay(50.0, 50.0)
+FIELD_RRC_IDLE_S = 10.0
+FIELD_NAT_IDLE_S = 60.0
+FIELD_IDLE_DROP_P = 0.1
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class Knob:
         return self.option or "--field-" + self.name.replace("_", "-")
 
 
-#: the registry. Kept in the order a bench shows them: USB, serial line, SIM, network.
+#: the registry. Kept in the order a bench shows them: USB, serial line, SIM, network, radio path.
 KNOBS: tuple[Knob, ...] = (
     Knob("reenumerate", "USB re-enumeration on restart (AT+CFUN=1,1, watchdog reset): on --pty the node "
          "disappears and a new one appears behind the --pty-link symlink 1-3 s later (scaled), the boot "
@@ -62,6 +71,18 @@ KNOBS: tuple[Knob, ...] = (
          "average: +QIURC: \"pdpdeact\",<cid>, the context down (OPEN: -4, clients dropped) until "
          f"AT+QIACT=<cid> (--field: every {FIELD_PDP_DROP_S:.0f} s)",
          FIELD_PDP_DROP_S, metavar="MEAN_S", type=float),
+    # the radio path (emulator/radio_path.py): what a datagram meets between module and gateway
+    Knob("net_delay", "one-way delay of every datagram, both directions, in order: BASE_MS plus a uniform "
+         f"0..JITTER_MS (--field: {FIELD_NET_DELAY})", FIELD_NET_DELAY, metavar="MS[+JITTER_MS]", type=Delay.parse),
+    Knob("rrc_idle", "the radio is released after IDLE_S without traffic; the next datagram, up or down, "
+         f"waits {RRC_PROMOTION_S[0]:g}-{RRC_PROMOTION_S[1]:g} s for the RRC connection set-up "
+         f"(--field: {FIELD_RRC_IDLE_S:.0f} s)", FIELD_RRC_IDLE_S, metavar="IDLE_S", type=float),
+    Knob("nat_rebind", "the operator's NAT forgets a socket's mapping after IDLE_S without traffic: its next "
+         "datagram leaves from a new source port (a new socket; a DTLS session goes on from it) "
+         f"(--field: {FIELD_NAT_IDLE_S:.0f} s)", FIELD_NAT_IDLE_S, metavar="IDLE_S", type=float),
+    Knob("idle_drop", "the first uplink datagram after the radio went idle is lost with probability P "
+         f"(idle: --field-rrc-idle, else {DEFAULT_IDLE_S:.0f} s) (--field: {FIELD_IDLE_DROP_P})",
+         FIELD_IDLE_DROP_P, metavar="P", type=float),
 )
 
 ALWAYS = ("always, in every personality (a real BG96 does the same): echo is on after every boot "
@@ -80,6 +101,10 @@ class FieldKnobs:
     registration: bool = False
     rat: str = "lte"
     pdp_drop: float | None = None
+    net_delay: Delay | None = None
+    rrc_idle: float | None = None
+    nat_rebind: float | None = None
+    idle_drop: float | None = None
     seed: int | None = None  # every random choice of the knobs derives from it
     pty_link: str | None = None  # where the stable symlink of the PTY goes (None: a temp dir)
 
@@ -103,6 +128,9 @@ class FieldKnobs:
     def rng(self, stream: str) -> random.Random:
         """One generator per knob, so one knob's draws do not shift another's (repeatable runs)."""
         return random.Random(f"{self.seed}:{stream}") if self.seed is not None else random.Random()
+
+    def path_knobs(self) -> PathKnobs:
+        return PathKnobs(self.net_delay, self.rrc_idle, self.nat_rebind, self.idle_drop)
 
     def byte_seconds(self) -> float | None:
         """Module seconds one byte takes on the line (start bit, 8 data bits, stop bit)."""
@@ -144,7 +172,10 @@ def knobs_from_args(ap: argparse.ArgumentParser, a: argparse.Namespace) -> Field
         ap.error(problem)
     if values["rat"] is None:
         values["rat"] = "lte"
-    return FieldKnobs(**values, seed=a.field_seed, pty_link=a.pty_link)
+    knobs = FieldKnobs(**values, seed=a.field_seed, pty_link=a.pty_link)
+    # one module, one radio: every client socket of this process goes through this path
+    install(RadioPath(knobs.path_knobs(), getattr(a, "time_scale", 1.0), knobs.rng))
+    return knobs
 
 
 def _link_problem(link: str | None) -> str:
@@ -167,4 +198,9 @@ def _problem(v: dict[str, Any]) -> str:
         return f"--field-rat: expected one of {', '.join(RATS)}, got {v['rat']!r}"
     if v["pdp_drop"] is not None and not v["pdp_drop"] > 0:
         return f"--field-pdp-drop: MEAN_S must be > 0, got {v['pdp_drop']}"
+    for name in ("rrc_idle", "nat_rebind"):
+        if v[name] is not None and not v[name] > 0:
+            return f"--field-{name.replace('_', '-')}: IDLE_S must be > 0, got {v[name]}"
+    if v["idle_drop"] is not None and not 0 <= v["idle_drop"] < 1:
+        return f"--field-idle-drop: P must be in [0, 1), got {v['idle_drop']}"
     return ""

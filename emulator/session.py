@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 
@@ -26,12 +27,19 @@ R_OK, R_IN_PROGRESS, R_NOT_ALLOWED, R_NETWORK, R_DNS, R_SOCKET, R_DTLS, R_OCCUPI
 R_ACTIVATING, R_NO_MEMORY = -6, -8
 
 
-def _open_urc(cid: int, result: int) -> bytes:
-    return f"\r\n+QCOAPOPEN: {cid},{result}\r\n".encode()
+def _open_urc(cid: int, result: int, bare_lf: bool = False) -> bytes:
+    eol = "\n" if bare_lf else "\r\n"  # fault urc-bare-lf
+    return f"{eol}+QCOAPOPEN: {cid},{result}{eol}".encode()
 
 
-def _close_urc(cid: int, result: int) -> bytes:
-    return f"\r\n+QCOAPCLOSE: {cid},{result}\r\n".encode()
+def _close_urc(cid: int, result: int, bare_lf: bool = False) -> bytes:
+    eol = "\n" if bare_lf else "\r\n"
+    return f"{eol}+QCOAPCLOSE: {cid},{result}{eol}".encode()
+
+
+def _pdp_cid(m: Modem, client: CoapClient) -> int:
+    """The PDP context the client dials on (fault pdpcid-ignored: always context 1)."""
+    return 1 if m.config.faults.on("pdpcid-ignored") else client.settings.pdpcid
 
 
 def start_open(m: Modem, client: CoapClient, server: str, port: int) -> None:
@@ -43,10 +51,10 @@ def start_open(m: Modem, client: CoapClient, server: str, port: int) -> None:
         occupied = R_OK if m.config.faults.on("open-twice-accepted") else R_OCCUPIED
         m.emit_urc(_open_urc(client.cid, occupied))
         return
-    if m.state.cfun == 1 and client.settings.pdpcid in m.state.pdp_activating:
+    if m.state.cfun == 1 and _pdp_cid(m, client) in m.state.pdp_activating:
         m.emit_urc(_open_urc(client.cid, R_ACTIVATING))  # the data call is being set up
         return
-    if m.state.cfun != 1 or client.settings.pdpcid not in m.state.pdp_active:
+    if m.state.cfun != 1 or _pdp_cid(m, client) not in m.state.pdp_active:
         m.emit_urc(_open_urc(client.cid, R_NETWORK))
         return
     if m.config.faults.on("out-of-memory"):
@@ -69,11 +77,13 @@ async def _open(m: Modem, client: CoapClient) -> None:
             client.link.close(graceful=False)
         client.link, client.engine, client.status = None, None, STATUS_IDLE
     client.task = None
-    m.emit_urc(_open_urc(client.cid, result))
+    m.emit_urc(_open_urc(client.cid, result, m.config.faults.on("urc-bare-lf")))
 
 
 async def _connect(m: Modem, client: CoapClient) -> int:
     loop = asyncio.get_running_loop()
+    if m.config.faults.on("dns-always-fails") and not _is_ip_literal(client.server):
+        return R_DNS
     try:
         infos = await loop.getaddrinfo(client.server, client.port, type=socket.SOCK_DGRAM)
     except (socket.gaierror, UnicodeError, OSError) as e:
@@ -87,12 +97,14 @@ async def _connect(m: Modem, client: CoapClient) -> int:
         # the SSL context must have DTLS enabled (AT+QSSLCFG="dtls",<ctx>,1) and ask for
         # DTLS 1.2 ("dtlsversion" 1: tinydtls speaks nothing else), and the PSK file must parse
         ssl = m.state.ssl[client.settings.dtls_ctx]
-        content = m.ufs.read(psk_file_name(client.settings.dtls_ctx))
+        file_ctx = 0 if m.config.faults.on("dtls-context-ignored") else client.settings.dtls_ctx
+        content = m.ufs.read(psk_file_name(file_ctx))
         psk = parse_psk(content) if content is not None else None
         if psk is None or ssl.dtls != 1 or ssl.dtls_version != 1:
             return R_DTLS
     client.status = STATUS_CONNECTING
-    engine = CoapEngine(client.cid, lambda b: None, m.emit_urc, m.config.faults, m.config.time_scale)
+    engine = CoapEngine(client.cid, lambda b: None, lambda urc: m.emit_urc(urc), m.config.faults,
+                        m.config.time_scale)
     try:
         raw = await UdpLink.connect(family, addr, engine.on_datagram)
     except OSError as e:
@@ -116,6 +128,14 @@ async def _connect(m: Modem, client: CoapClient) -> int:
     return R_OK
 
 
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def start_close(m: Modem, client: CoapClient) -> None:
     """Called after the OK: the result arrives as +QCOAPCLOSE."""
     if client.status in (STATUS_OPENING, STATUS_CONNECTING, STATUS_DISCONNECTING):
@@ -135,4 +155,4 @@ async def _close(m: Modem, client: CoapClient) -> None:
     if client.link is not None:
         client.link.close(graceful=not m.config.faults.on("close-no-close-notify"))
     client.link, client.engine, client.status, client.task = None, None, STATUS_IDLE, None
-    m.emit_urc(_close_urc(client.cid, R_OK))
+    m.emit_urc(_close_urc(client.cid, R_OK, m.config.faults.on("urc-bare-lf")))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from dut.bringup import PDP_AUTH, PDP_TYPES, URC_PORTS
 from wire.address import parse_hostport
 
 
@@ -33,8 +34,20 @@ class RigConfig:
     baudrate: int = 115200
     pdp_cid: int = 1
     apn: str = ""
+    pdp_type: str = "IPv4"  # AT+QICSGP <context_type>: IPv4, IPv6 or IPv4v6
+    pdp_user: str = ""
+    pdp_password: str = ""
+    pdp_auth: str = "none"  # none, pap, chap, pap-or-chap
+    sim_pin: str = ""  # entered with AT+CPIN when AT+CPIN? says SIM PIN
+    urc_port: str = "usbat"  # AT+QURCCFG="urcport": the port the URCs must go to (the one the suite uses)
     server_bind: tuple[str, int] = ("127.0.0.1", 0)
     server_advertise: tuple[str, int] | None = None  # what the module dials (NAT on a bench)
+    #: the module reaches the server on its own network (a private or loopback address is fine)
+    server_on_module_network: bool = False
+    relay_bind: tuple[str, int] | None = None  # None: the server's bind host, the plain port + 2
+    relay_advertise: tuple[str, int] | None = None  # None: the server's advertised host, the relay's port
+    max_rtt: float | None = None  # the path's worst round trip, s (None: lab.reachability's default)
+    module_source: tuple[str, ...] = ()  # the operator's NAT range(s) the module's datagrams come from
     psk_identity: str = "864508030012428"
     psk_key_hex: str = "313233343446473839"
     time_scale: float = 1.0  # the DUT's protocol timers are this fraction of the document's
@@ -47,11 +60,15 @@ class RigConfig:
     timing_rel_tolerance: float = 0.05
     exclude: tuple[str, ...] = field(default_factory=tuple)  # suite modules or markers left out
     emulator_args: tuple[str, ...] = field(default_factory=tuple)  # for an emulator the fixtures start
+    labgrid_place: str | None = None  # a labgrid place instead of dut_url (lab/labgrid.py)
+    labgrid_coordinator: str | None = None  # None: $LG_COORDINATOR, then labgrid's default
+    labgrid_wait: float = 0.0  # seconds to wait while someone else holds the place
+    labgrid_on_unavailable: str = "stop"  # "stop" the run, or "skip" the place and go on
     source: str = ""  # the rig file this came from ("" for options only)
 
     @property
     def uses_emulator(self) -> bool:
-        return self.dut_url is None
+        return self.dut_url is None and self.labgrid_place is None
 
     def where(self, key: str) -> str:
         """How an error names a key of this rig: the file and the key, or just the key."""
@@ -125,6 +142,49 @@ def _advertise(value: str) -> tuple[str, int]:
     return parse_hostport(value, allow_port_zero=False)
 
 
+def _networks(value: str) -> tuple[str, ...]:
+    """``198.51.100.0/24`` or several, comma-separated (an address alone is a /32)."""
+    nets = tuple(v.strip() for v in value.split(",") if v.strip())
+    if not nets:
+        raise ValueError("is empty")
+    for net in nets:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ValueError(f"must be addresses or networks (e.g. \"198.51.100.0/24\"), got {net!r}") from None
+    return nets
+
+
+def _coordinator(value: str) -> str:
+    """labgrid's coordinator address: HOST or HOST:PORT (20408 when the port is left out)."""
+    host, colon, port = value.rpartition(":")
+    if not value or any(c.isspace() for c in value) or "/" in value or (
+            colon and ":" not in host.strip("[]") and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ValueError(f"must be the coordinator as HOST or HOST:PORT (e.g. \"lab-coord:20408\"), got {value!r}")
+    return value
+
+
+def _on_unavailable(value: str) -> str:
+    if value not in ("stop", "skip"):
+        raise ValueError(f"must be \"stop\" (the run stops) or \"skip\" (the run goes on without "
+                         f"this place), got {value!r}")
+    return value
+
+
+def _choice(choices: tuple[str, ...] | dict[str, int]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+    return check
+
+
+def _pin(value: str) -> str:
+    if not (value.isdigit() and 4 <= len(value) <= 8):
+        raise ValueError(f"must be the SIM PIN, 4 to 8 digits, got {value!r}")
+    return value
+
+
 def _names(value: list[str]) -> tuple[str, ...]:
     if any(not v for v in value):
         raise ValueError("holds an empty name")
@@ -156,9 +216,30 @@ KEYS: tuple[Key, ...] = (
     Key("network.registration_timeout", "registration_timeout", float, _positive, None,
         "seconds until AT+CEREG reports 1 or 5"),
     Key("network.pdp_timeout", "pdp_timeout", float, _positive, None, "seconds for AT+QIACT"),
+    Key("network.pdp_type", "pdp_type", str, _choice(PDP_TYPES), "--pdp-type",
+        "PDP context type for AT+QICSGP: IPv4, IPv6 or IPv4v6"),
+    Key("network.user", "pdp_user", str, None, None, "PDP context user name (AT+QICSGP)"),
+    Key("network.password", "pdp_password", str, None, None, "PDP context password (AT+QICSGP)"),
+    Key("network.auth", "pdp_auth", str, _choice(PDP_AUTH), None,
+        "PDP context authentication: none, pap, chap or pap-or-chap"),
+    Key("sim.pin", "sim_pin", str, _pin, "--sim-pin", "the SIM's PIN, entered when AT+CPIN? says SIM PIN"),
+    Key("dut.urc_port", "urc_port", str, _choice(URC_PORTS), "--urc-port",
+        "AT+QURCCFG=\"urcport\": where the module sends URCs; the port the suite uses (usbat for the USB AT port, "
+        "uart1 on a UART bench)"),
     Key("server.bind", "server_bind", str, _bind, "--server-bind", "HOST:PORT the reference server listens on"),
     Key("server.advertise", "server_advertise", str, _advertise, "--server-advertise",
         "HOST:PORT the module must dial (NAT, port forwarding)"),
+    Key("server.on_module_network", "server_on_module_network", bool, None, "--server-on-module-network",
+        "the module reaches the server on its own network: a private or loopback advertised address is accepted"),
+    Key("relay.bind", "relay_bind", str, _bind, "--relay-bind",
+        "HOST:PORT the impairment relay listens on (default: the server's bind host, the plain port + 2)"),
+    Key("relay.advertise", "relay_advertise", str, _advertise, "--relay-advertise",
+        "HOST:PORT the module must dial to reach the relay (default: the server's advertised host)"),
+    Key("network.max_rtt", "max_rtt", float, _positive, "--max-rtt",
+        "the path's worst round trip, s (RRC promotion included): the reachability check refuses a slower rig, "
+        "and every arrival window derives from it (default 4 on hardware)"),
+    Key("network.module_source", "module_source", str, _networks, "--module-source",
+        "the operator's NAT range(s) the module's datagrams come from, comma-separated (default: learned)"),
     Key("dtls.psk_identity", "psk_identity", str, _non_empty, None, "DTLS PSK identity"),
     Key("dtls.psk_key_hex", "psk_key_hex", str, _hex_key, None, "DTLS PSK key, hex"),
     Key("timing.at_grace", "at_grace", float, _not_negative, "--at-grace",
@@ -169,6 +250,14 @@ KEYS: tuple[Key, ...] = (
         "relative slack for measured protocol intervals"),
     Key("suites.exclude", "exclude", list, _names, None, "suite modules (test_x) or markers left out on this rig"),
     Key("emulator.args", "emulator_args", list, _names, None, "extra arguments for the emulator the fixtures start"),
+    Key("labgrid.place", "labgrid_place", str, _non_empty, None,
+        "labgrid place holding the module (instead of dut.url); option --lg-place, repeatable"),
+    Key("labgrid.coordinator", "labgrid_coordinator", str, _coordinator, "--lg-coordinator",
+        "labgrid coordinator HOST[:PORT] (default $LG_COORDINATOR, then 127.0.0.1:20408)"),
+    Key("labgrid.wait", "labgrid_wait", float, _not_negative, None,
+        "seconds to wait while another user holds the place (default 0)"),
+    Key("labgrid.on_unavailable", "labgrid_on_unavailable", str, _on_unavailable, None,
+        "a place not acquired in time: \"stop\" the run (default) or \"skip\" it and go on"),
 )
 KEYS_BY_PATH = {k.path: k for k in KEYS}
 KEYS_BY_OPTION = {k.option: k for k in KEYS if k.option}
@@ -184,11 +273,13 @@ HARDWARE_DEFAULTS = {"at_grace": 1.0, "timing_abs_tolerance": 0.5, "time_scale":
 def _typed(key: Key, value: Any, where: str) -> Any:
     """The TOML value as ``key.kind``, checked; a RigError names ``where`` otherwise."""
     ok = (isinstance(value, key.kind) and not isinstance(value, bool)) or (
-        key.kind is float and isinstance(value, int) and not isinstance(value, bool))
+        key.kind is float and isinstance(value, int) and not isinstance(value, bool)) or (
+        key.kind is bool and isinstance(value, bool))
     if key.kind is list:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
     if not ok:
-        want = {str: "a string", int: "an integer", float: "a number", list: "a list of strings"}[key.kind]
+        want = {str: "a string", int: "an integer", float: "a number", list: "a list of strings",
+                bool: "true or false"}[key.kind]
         raise RigError(f"{where} must be {want}, got {value!r} ({type(value).__name__})")
     if key.kind is float:
         value = float(value)
@@ -259,10 +350,15 @@ def build_rig(file: dict[str, Any], cli: dict[str, Any], source: str = "",
               extra_emulator_args: tuple[str, ...] = ()) -> RigConfig:
     """Merge (option over file over default) and check what only the whole rig can show."""
     merged = {**file, **cli}
-    hardware = merged.get("dut_url") is not None
+    if merged.get("dut_url") is not None and merged.get("labgrid_place") is not None:
+        where = f"rig file {source}: key 'labgrid.place'" if source else "rig key 'labgrid.place' (--lg-place)"
+        raise RigError(f"{where} and dut.url (or --dut) are both set: a labgrid place brings its own "
+                       "AT port; give one of them")
+    hardware = merged.get("dut_url") is not None or merged.get("labgrid_place") is not None
     values = {**(HARDWARE_DEFAULTS if hardware else EMULATOR_DEFAULTS), **merged}
     if "name" not in values:
-        values["name"] = Path(source).stem if source else (values.get("dut_url") or "emulator")
+        values["name"] = Path(source).stem if source else (
+            values.get("dut_url") or values.get("labgrid_place") or "emulator")
     values["emulator_args"] = tuple(values.get("emulator_args", ())) + tuple(extra_emulator_args)
     rig = RigConfig(**values, source=source)
     _check_whole(rig, hardware)
@@ -325,9 +421,13 @@ def check_rig_set(rigs: list[RigConfig], source: str) -> None:
         claims: list[tuple[str, object]] = [("name", rig.name)]
         if rig.dut_url is not None:
             claims.append(("dut.url", rig.dut_url))
+        if rig.labgrid_place is not None:
+            claims.append(("labgrid.place", f"{rig.labgrid_place} on {rig.labgrid_coordinator or 'the default coordinator'}"))
         host, port = rig.server_bind
         if port:
             claims += [("server.bind port (plain, or DTLS at port + 1)", f"{host}:{p}") for p in (port, port + 1)]
+            if rig.relay_bind is None:
+                claims.append(("server.bind port (plain, or DTLS at port + 1)", f"{host}:{port + 2}"))
         for claim in claims:
             other = seen.get(claim)
             if other is not None:
@@ -337,12 +437,25 @@ def check_rig_set(rigs: list[RigConfig], source: str) -> None:
 
 
 def load_rigs(files: list[Path], rig_list: Path | None, cli: dict[str, Any],
-              extra_emulator_args: tuple[str, ...] = ()) -> tuple[list[RigConfig], str]:
+              extra_emulator_args: tuple[str, ...] = (), places: tuple[str, ...] = ()) -> tuple[list[RigConfig], str]:
     """Every rig a run names (a rig list, rig files, or options only), checked as a set, and
-    where the set came from."""
+    where the set came from. ``places`` (``--lg-place``, repeatable): one rig per labgrid place,
+    each with the keys of the one ``--rig`` file (if any) and the options."""
     kw = {"extra_emulator_args": extra_emulator_args}
     if rig_list and files:
         raise RigError("give either --rig-list or --rig, not both")
+    if places:
+        if rig_list or len(files) > 1:
+            raise RigError("--lg-place takes at most one --rig file (a rig list names its places with "
+                           "the key labgrid.place)")
+        if any(not p for p in places):
+            raise RigError("option --lg-place is empty")
+        file, source = (file_values(read_rig_table(files[0]), str(files[0])), str(files[0])) if files else ({}, "")
+        named = len(places) > 1  # several places: each rig is named by its place
+        rigs = [build_rig(file, {**cli, "labgrid_place": p, **({"name": p} if named else {})}, source, **kw)
+                for p in places]
+        check_rig_set(rigs, "--lg-place")
+        return rigs, "--lg-place"
     if rig_list:
         if "dut_url" in cli:
             raise RigError(f"--dut cannot override every rig of the rig list {rig_list}")

@@ -4,6 +4,7 @@ Public API: `ReferenceServer`, the scripting actions and `Rule`, the capture rec
 `write_pcap`. See server.py for the loop, script.py for actions, validate.py for the rules.
 """
 
+from .attribution import ModuleSources, Rebinding
 from .capture import coap, rx, tx
 from .sessions import DtlsEvent
 from .pcap import PcapWriter, write_pcap
@@ -28,7 +29,7 @@ from .validate import violations
 
 __all__ = [
     "ACK", "CON", "NON", "RST",
-    "CoapView", "Datagram", "DtlsEvent", "DtlsRecord",
+    "CoapView", "Datagram", "DtlsEvent", "DtlsRecord", "ModuleSources", "Rebinding",
     "Duplicate", "EmptyAck", "Piggyback", "Raw", "Reset", "Rule", "SeparateResponse",
     "Silence", "SiteAnswer",
     "PcapWriter", "ReferenceServer", "coap", "rx", "tx", "violations", "write_pcap",

@@ -43,6 +43,13 @@ class Exchanges:
             self._outstanding.clear()
             self._tokens.clear()
 
+    def rebind(self, old: Peer, new: Peer) -> None:
+        """The peer's NAT mapping moved: what it owed the server from ``old`` it owes from ``new``."""
+        with self._lock:
+            for table in (self._outstanding, self._tokens):
+                for key in [k for k in table if k[0] == old]:
+                    table[(new, key[1])] = table.pop(key)
+
     def match_reply(self, dgram: Datagram) -> None:
         """Link an incoming ACK/RST to our CON/NON by MID (before the record is visible, so that
         waiters always see the link)."""

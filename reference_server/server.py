@@ -20,6 +20,7 @@ from wire.dtls_records import is_client_hello
 from wire.loop import CALL_TIMEOUT, Loop
 
 from . import script
+from .attribution import ModuleSources, Rebinding, Verdict
 from .capture import Capture, Listener, Predicate
 from .exchanges import EXCHANGE_TIMER, Exchanges
 from .records import CoapView, Datagram, Peer
@@ -52,9 +53,12 @@ class ReferenceServer:
         self.site = site if site is not None else default_site()
         self._rcvbuf = rcvbuf
         self.capture = Capture()
+        #: strangers' datagrams and the server's answers to them, apart from the module's
+        self.foreign_capture = Capture()
+        self.sources = ModuleSources(self.is_dtls)
         self.rules = script.Rules()
         self._peers: dict[Peer, None] = {}
-        self._backlog: deque[Datagram] = deque()
+        self._backlog: deque[tuple[Datagram, bool]] = deque()  # (datagram, foreign)
         self._loop = Loop("reference-server", busy=lambda: bool(self._backlog), after_poll=self._work_backlog,
                           on_exit=self._on_exit)
         self.exchanges = Exchanges(self._loop, self._transmit)
@@ -130,15 +134,38 @@ class ReferenceServer:
         self.capture.add_listener(fn)
 
     def reset(self) -> list[Datagram]:
-        """Between tests: drop rules and capture (returned); keep socket and DTLS sessions."""
+        """Between tests: drop rules, capture (returned), foreign traffic and rebindings; keep
+        socket, DTLS sessions and what the server learned of the module's sources."""
         self.rules.clear()
         self.exchanges.forget()
         self.sessions.forget_records()
         self._loop.call(lambda: self._loop.cancel(EXCHANGE_TIMER))
+        self.foreign_capture.clear()
+        self.sources.forget_rebindings()
         return self.capture.clear()
 
     def peers(self) -> list[Peer]:
         return list(self._peers)  # the loop only adds; a copy of a dict is atomic under the GIL
+
+    # ---- attribution: the module's datagrams and the strangers' ----------------------------
+    def attribute(self, networks: Sequence[str] = (), peers: Sequence[Peer] = ()) -> None:
+        """From now on only the module's datagrams count (see reference_server.attribution):
+        sources in ``networks`` (the operator's NAT range), ``peers``, and those learned."""
+        self.sources.configure(networks, peers)
+
+    def expect_module(self, client: Optional[int] = None, expect: Optional[Callable[[bytes], bool]] = None) -> None:
+        """An OPEN towards this server was written: learn the module's new source from the first
+        datagram of the expected exchange (``expect`` on its wire; default: a ClientHello over
+        DTLS, a CoAP message over UDP)."""
+        self.sources.expect(client, expect)
+
+    def foreign(self) -> list[Datagram]:
+        """Strangers' datagrams (rx) and what the server answered them (tx), since the last reset."""
+        return self.foreign_capture.snapshot()
+
+    def rebindings(self) -> list[Rebinding]:
+        """The module's NAT rebindings since the last reset: old and new source, and why."""
+        return self.sources.rebindings()
 
     # ---- scripting -------------------------------------------------------------------
     def add_rule(self, rule: Rule) -> Rule:
@@ -219,16 +246,27 @@ class ReferenceServer:
         count = 0
         for got in self._reader:
             dgram = Datagram("rx", got.time, got.peer, got.data, kernel_time=got.kernel_time, is_dtls=self.is_dtls)
+            count += 1
+            verdict, old = self.sources.classify(got.peer, got.data, got.time)
+            if verdict is Verdict.FOREIGN:
+                self.foreign_capture.append(dgram, notify=False)
+                if not self.is_dtls:  # a stranger's DTLS never reaches tinydtls
+                    self._backlog.append((dgram, True))
+                continue
+            if old is not None:  # the module's NAT mapping moved: its session and exchanges follow
+                self.exchanges.rebind(old, got.peer)
+                if self.is_dtls:
+                    self.sessions.rebind(old, got.peer)
             if not self.is_dtls:  # DTLS: recorded by the sessions, once tinydtls has seen it
                 self.exchanges.match_reply(dgram)
                 self.capture.append(dgram, notify=False)
             self._peers.setdefault(got.peer, None)
             if not self.is_dtls:
                 self.capture.emit(dgram)
-            self._backlog.append(dgram)
-            count += 1
+            self._backlog.append((dgram, False))
         if count:
             self.capture.notify()
+            self.foreign_capture.notify()
         return count
 
     def _work_backlog(self) -> None:
@@ -239,9 +277,12 @@ class ReferenceServer:
                 return
             if i % REDRAIN_EVERY == REDRAIN_EVERY - 1:
                 self._drain()
-            dgram = self._backlog.popleft()
+            dgram, foreign = self._backlog.popleft()
             try:
-                handle(dgram)
+                if foreign:
+                    self._answer_stranger(dgram)
+                else:
+                    handle(dgram)
             except Exception:  # noqa: BLE001 - the server never dies on one bad datagram
                 import traceback
 
@@ -278,6 +319,27 @@ class ReferenceServer:
             return self.site_answer(dgram, view)
         self.exchanges.match_token(dgram, view)
         return [Send(script.build(Type.ACK, 0, view.mid))] if view.mtype == Type.CON else []
+
+    def _answer_stranger(self, dgram: Datagram) -> None:
+        """The default resources' answer, never a test's script, within the rate limit and never
+        larger than the request (no reflection amplification); what is left unsaid is noted."""
+        view = dgram.message
+        if view is None or view.mtype in (Type.ACK, Type.RST):
+            return
+        if dgram.violations or view.is_empty:
+            sends = [Send(script.build(Type.RST, 0, view.mid))] if view.mtype == Type.CON else []
+        elif view.is_request:
+            sends = self.site_answer(dgram, view)
+        else:
+            sends = []  # a response the server never asked a stranger for
+        for s in sends:
+            if len(s.data) > len(dgram.wire) or not self.sources.answer_allowed(time.monotonic()):
+                continue
+            self.foreign_capture.append(Datagram("tx", time.monotonic(), dgram.peer, s.data, reply_to=dgram))
+            try:
+                self._sendto(s.data, dgram.peer)
+            except OSError:
+                pass  # a stranger gone: nothing to tell it
 
     def site_answer(self, dgram: Datagram, view: CoapView) -> list[Send]:
         """The default resources' answer, piggybacked (CON) or as NON (NON)."""

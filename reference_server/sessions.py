@@ -34,12 +34,13 @@ class DtlsEvent(NamedTuple):
 
 
 class DtlsPeer(DtlsEndpoint):
-    """One peer's tinydtls server context and session."""
+    """One peer's tinydtls server context and session (tinydtls sees a sentinel address, so the
+    session follows the peer to a new address after a NAT rebinding)."""
 
     def __init__(self, peer: Peer, psk: Callable[[], Mapping[bytes, bytes]], send: Callable[[Peer, bytes], None],
                  deliver: Callable[[Peer, bytes], None], event: Callable[[Peer, int, int], None]) -> None:
-        super().__init__(lambda wire: send(peer, wire), lambda plaintext: deliver(peer, plaintext),
-                         lambda level, code: event(peer, level, code),
+        super().__init__(lambda wire: send(self.peer, wire), lambda plaintext: deliver(self.peer, plaintext),
+                         lambda level, code: event(self.peer, level, code),
                          identity=b"reference-server", psk=PskStore(psk))
         self.peer = peer
         self.timer_armed = False
@@ -219,6 +220,13 @@ class DtlsSessions:
                 self._arm_timer(session)
 
         self._loop.schedule(min(max(delay, RETRANSMIT_CHECK_MIN_S), RETRANSMIT_CHECK_MAX_S), fire, DTLS_TIMER)
+
+    def rebind(self, old: Peer, new: Peer) -> None:
+        """The module's NAT mapping moved: its session goes on with the new address."""
+        session = self._peers.pop(old, None)
+        if session is not None and new not in self._peers:
+            session.peer = new
+            self._peers[new] = session
 
     def drop(self, peer: Peer, notify: bool) -> None:
         """Forget ``peer``'s session, saying close_notify first if ``notify``."""

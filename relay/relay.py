@@ -134,6 +134,19 @@ class Relay:
             name = sock.getsockname()
             return (name[0], name[1])
 
+    def is_upstream(self, peer: Address) -> bool:
+        """Whether ``peer`` is one of the relay's upstream sockets: what the server hears from it
+        is the module's (a server attributing datagrams trusts it)."""
+        with self._cond:
+            socks = list(self._upstream.values())
+        for sock in socks:
+            try:
+                if sock.getsockname()[:2] == tuple(peer):
+                    return True
+            except OSError:
+                continue  # closed at stop
+        return False
+
     # ---- rules ---------------------------------------------------------------------------
     def add(self, rule: Rule) -> Rule:
         with self._cond:

@@ -72,6 +72,16 @@ SELECTIONS: dict[str, Selection] = {
     "silent": suite("test_uplink_header.py", "network_byte_order and (1234 or 65535)",
                     options=("--test-timeout=5",), estimate=25.0),
     "dtls-session": suite("test_dtls_session.py", "no_plaintext or close_notify", udp_only=False),
+    # issue 16
+    "message-type": suite("test_uplink_header.py", "message_type_on_the_wire"),
+    "dtls-context": suite("test_client_context.py", "dtls_context", udp_only=False, estimate=5.0),
+    "client-context": suite("test_client_context.py", "pdpcid or domain_name"),
+    "code-outside-table3": suite("test_qcoapsend.py", "outside_table3"),
+    "option-numbers": suite("test_qcoapheader_option.py", "outside_table2"),
+    "token-mismatch": suite("test_qcoapheader_option.py", "token_length_mismatch"),
+    "urc-order": suite("test_framing_every_form.py", "ok_before", udp_only=False),
+    "framing-every-form": suite("test_framing_every_form.py", "every_line_framed", udp_only=False),
+    "cfg-optional": suite("test_qcoapcfg.py", "omitted", udp_only=False),
 }
 
 #: Faults that model an event for the harness rather than something the document forbids (a hang
@@ -125,6 +135,28 @@ FAULT_SELECTION: dict[str, str] = {
     "garbage-output": "test-forms",
     "urc-flood": "recv-code",
     "go-silent": "silent",
+    # issue 16: a deviation per requirement, on the AT port, on the wire, in a URC, in the downlink
+    "get-sent-as-post": "token-given",
+    "msgid-off-by-one": "msgid-wire",
+    "ack-sent-as-rst": "message-type",
+    "send-twice": "token-given",
+    "retransmit-new-msgid": "retransmission",
+    "retransmit-new-token": "retransmission",
+    "dtls-context-ignored": "dtls-context",
+    "pdpcid-ignored": "client-context",
+    "recv-code-detail-off-by-one": "recv-code",
+    "recv-msgid-swapped": "recv-code",
+    "recv-payload-truncated": "recv-payload",
+    "option-value-truncated": "example-5.1",
+    "code-outside-table3-accepted": "code-outside-table3",
+    "option-number-outside-table2-accepted": "option-numbers",
+    "open-urc-before-ok": "urc-order",
+    "ind-result-wrong": "retransmission",
+    "rst-keeps-retransmitting": "qcoapack",
+    "dtls-omitted-ctx-reset": "cfg-optional",
+    "tkl-mismatch-accepted": "token-mismatch",
+    "dns-always-fails": "client-context",
+    "urc-bare-lf": "framing-every-form",
 }
 
 

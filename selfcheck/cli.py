@@ -11,7 +11,7 @@ from emulator.faults import FAULTS
 
 from . import output
 from .catalogue import SELECTIONS, checks
-from .runner import ROOT, Run, RunResult, execute_all
+from .runner import FIELD_OPTIONS, ROOT, Run, RunResult, execute_all
 from .verdict import CAUGHT, clean_verdict, fault_verdict, harness_verdict
 
 DEFAULT_OUT = ROOT / "reports" / "out" / "selfcheck"
@@ -29,12 +29,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="where selfcheck.json, selfcheck.md and each run's results go")
     ap.add_argument("--run-time-limit", type=float, default=RUN_TIME_LIMIT_S, metavar="S",
                     help="kill a run that takes longer and count its fault as missed")
+    ap.add_argument("--field", action="store_true",
+                    help="every run against the emulator with every field knob on (python -m emulator --field: "
+                         "USB re-enumeration behind its PTY symlink, URCs at any moment, byte-at-a-time delivery, "
+                         "slow registration, a SIM PIN, PDP drops): every fault must still be caught and every "
+                         "clean selection pass")
     ap.add_argument("--list", action="store_true", help="print each fault's selection and exit")
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.field and args.out == DEFAULT_OUT:
+        args.out = DEFAULT_OUT.with_name("selfcheck-field")  # the kind run's results stay
     try:
         todo = checks(FAULTS, args.fault or None)
     except KeyError as exc:
@@ -45,11 +52,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{c.fault:<30} {c.selection_name:<22} pytest {' '.join(c.selection.args())}")
         return 0
     used = list(dict.fromkeys(c.selection_name for c in todo if not c.harness))
-    runs = [Run(f"{'harness' if c.harness else 'fault'}-{c.fault}", c.selection, None if c.harness else c.fault)
+    extra = FIELD_OPTIONS if args.field else ()
+    runs = [Run(f"{'harness' if c.harness else 'fault'}-{c.fault}", c.selection, None if c.harness else c.fault, extra)
             for c in todo]
-    runs += [Run(f"clean-{name}", SELECTIONS[name]) for name in used]
+    runs += [Run(f"clean-{name}", SELECTIONS[name], extra=extra) for name in used]
     runs_dir = args.out / "runs"
-    print(f"selfcheck: {len(todo)} faults, {len(used)} clean selections, {len(runs)} pytest runs, "
+    print(f"selfcheck{' --field' if args.field else ''}: {len(todo)} faults, {len(used)} clean selections, "
+          f"{len(runs)} pytest runs, "
           f"{args.jobs} at a time; results in {runs_dir}", file=sys.stderr)
 
     def progress(r: RunResult) -> None:

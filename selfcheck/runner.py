@@ -35,13 +35,19 @@ class Run:
     name: str  # file stem of its results: "fault-mid-little-endian", "clean-msgid-wire"
     selection: Selection
     fault: str | None = None
+    extra: tuple[str, ...] = ()  # pytest options every run of this self-check takes (--field's)
 
     def command(self, report_dir: Path) -> list[str]:
         cmd = [sys.executable, "-m", "pytest", *self.selection.args(), "-q", *LEAN,
                f"--report-dir={report_dir}", f"--report-name={RESULTS}"]
         if self.fault:
             cmd += ["--emulator-arg=--fault", f"--emulator-arg={self.fault}"]
-        return cmd
+        return cmd + list(self.extra)
+
+
+#: ``--field``: every run against the emulator with every field knob on, over its PTY symlink
+#: (PDP drops every 4 module hours on average, as ``./suite field`` has them)
+FIELD_OPTIONS = ("--emulator-transport=pty", "--emulator-arg=--field", "--emulator-arg=--field-pdp-drop=14400")
 
 
 @dataclass

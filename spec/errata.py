@@ -19,8 +19,9 @@ ERRATA: tuple[Erratum, ...] = (
     Erratum(
         "ERRATUM-PDPCTXID", "5.2, example",
         'AT+QCOAPCFG="pdpctxid",0,1',
-        'The keyword is "pdpcid" (3.3.1 and 5.1); the suite sends "pdpcid" and records '
-        'what the module answers to "pdpctxid" as an observation.',
+        'The keyword is "pdpcid" (3.3.1 and 5.1); the suite sends "pdpcid" and records what the '
+        'module answers to "pdpctxid" (an observation, no requirement): ERROR, or OK with the '
+        'same effect as "pdpcid" (the value reads back).',
         ("CFG-PDPCID-WRITE",),
     ),
     Erratum(
@@ -47,7 +48,8 @@ ERRATA: tuple[Erratum, ...] = (
         "ERRATUM-DTLS-DEFAULT", "3.3.1, <DTLS_enable>",
         "No default is marked for <DTLS_enable> or <DTLS_contextID> (the underline is lost)",
         "The suite expects DTLS disabled on a fresh client (the examples enable it explicitly) "
-        "and records the context ID it reads as an observation.",
+        "and records the context ID it reads as an observation. The query form prints "
+        "<DTLS_enable>[,<DTLS_contextID>]: with DTLS disabled both \"dtls\",0 and \"dtls\",0,<ctx> conform.",
         ("CFG-DTLS-DEFAULT",),
     ),
     Erratum(
@@ -78,6 +80,22 @@ ERRATA: tuple[Erratum, ...] = (
         "+QCOAPACK: <cliendID>,<type>,<msgID>,<result>",
         "<cliendID> is <clientID>.",
         ("URC-ACK-FORMAT",),
+    ),
+    Erratum(
+        "ERRATUM-TKL-4-BIT", "3.3.4, <TKL>",
+        "<TKL> 4-bit unsigned integer ... Range: 0-8",
+        "The 4-bit field is the header's TKL on the wire (RFC 7252 3); on the AT line <TKL> is decimal "
+        "text 0-8 (9-15 are reserved on the wire and answer ERROR here). The suite types decimal and "
+        "checks the low nibble of the first header byte.",
+        ("HDR-RANGES", "HDR-TOKEN-GIVEN"),
+    ),
+    Erratum(
+        "ERRATUM-MSGID-BYTE-ORDER", "3.3.4, 3.3.6, 3.4.1-3.4.3, <msgID>",
+        "<msgID> 16-bit unsigned integer in network byte order",
+        "Byte order is a property of the two bytes on the wire (RFC 7252 3: big-endian); the AT "
+        "interface carries <msgID> as decimal text, which has no byte order. The suite types and reads "
+        "decimal, and checks the wire bytes big-endian (1234 -> 04 D2).",
+        ("HDR-MSGID-WIRE", "URC-ACK-FORMAT", "URC-RECV-FORMAT", "URC-IND-FORMAT"),
     ),
 )
 ERRATA_BY_ID = {e.id: e for e in ERRATA}

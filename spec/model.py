@@ -195,6 +195,10 @@ class Requirement:
     section: str
     text: str
     verdict: Verdict = Verdict.CONFORMANCE
+    #: observation only: why the document is silent here (spec.verdicts; README lists them)
+    silent_reason: str = ""
+    #: the assertion that judges it, in the document's terms (the traceability matrix shows it)
+    judged_by: str = ""
 
 
 @dataclass(frozen=True)

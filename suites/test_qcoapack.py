@@ -7,6 +7,7 @@ from dut import BG96, AckUrc
 from fixtures.coap import send_and_capture
 from evidence import Evidence
 from reference_server import CON, NON, ACK, RST, EmptyAck, Reset, ReferenceServer, Silence
+from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD, RESULT_CODES
 
 GET = 1
 
@@ -37,19 +38,27 @@ def test_non_ack_rst_reported_once_sent(module: BG96, opened: int, server: Refer
     assert module.wait_ack(opened) == AckUrc(opened, mtype, 3100 + mtype, 0)
 
 
-@pytest.mark.req("URC-ACK-RST")
+@pytest.mark.req("URC-ACK-RST", "RFC-RST-STOPS")
 @pytest.mark.td("TD_COAP_CORE_31")
 def test_con_answered_by_rst(module: BG96, opened: int, server: ReferenceServer, evidence: Evidence) -> None:
-    """A CON answered by RST: the document has no result for it; what is reported is recorded,
-    and retransmission stops."""
+    """A CON answered by RST: the document has no result for it (recorded; it must be a Table 4
+    code), and retransmission stops: no copy during the window in which the first retransmission
+    would have left (1.5 x ACK_TIMEOUT after the original, plus the grace)."""
+    timeout = CFG_BY_KEYWORD["trans"].parameters[0].default
     server.on(Reset(), mtype=CON)
     module.header(opened, 3200, 0, 1, "03")
     send_and_capture(module, server, opened, CON, GET, evidence=evidence)
     ack = module.wait_ack(opened)
     evidence.observe("URC-ACK-RST", f"+QCOAPACK result {ack.result}")
     assert (ack.client, ack.type, ack.mid) == (opened, CON, 3200)
+    assert ack.result in {r.code for r in RESULT_CODES}, f"+QCOAPACK <result> {ack.result} is not in Table 4"
+    window = timeout * ACK_RANDOM_FACTOR * module.time_scale + module.at.grace
+    with pytest.raises(TimeoutError):
+        copy = server.wait_for(lambda d: d.direction == "rx" and d.message is not None and d.message.mid == 3200
+                               and d.time > ack.time, window)
+        pytest.fail(f"RFC 7252 4.2: a CON answered by RST was retransmitted ({copy.summary()})")
     copies = [d for d in server.captured() if d.direction == "rx" and d.message and d.message.mid == 3200]
-    assert len(copies) == 1, "a CON answered by RST is not retransmitted"
+    assert len(copies) == 1, f"a CON answered by RST is not retransmitted: {len(copies)} copies"
 
 
 @pytest.mark.req("RFC-RETRANSMIT-GIVEUP", "T4--11", "URC-ACK-CON")

@@ -6,10 +6,15 @@ import pytest
 
 from dut import BG96
 from evidence import Evidence
-from spec import OPTIONS, QCOAPHEADER, QCOAPOPTION, OptionDef, OptionFormat
+from fixtures.coap import send_and_capture
+from fixtures.server import UDP
+from reference_server import ReferenceServer
+from spec import OPTIONS, OPTIONS_BY_NUMBER, QCOAPHEADER, QCOAPOPTION, OptionDef, OptionFormat
 from spec.commands import CLIENT_ID, HEADER_MODE, MSG_ID, OPT_INDEX, OPTION_MODE, TKL
 
 from .cases import bound_params
+
+NON, GET = 1, 1
 
 
 def token_hex(length: int) -> str:
@@ -35,31 +40,66 @@ def test_header_bounds(module: BG96, client: int, line: str, accepted: bool) -> 
     assert response.ok if accepted else response.rejected, f"{line}: {response.text!r}"
 
 
-@pytest.mark.req("HDR-RANGES")
-@pytest.mark.parametrize("line", [
-    pytest.param("AT+QCOAPHEADER=0,1234", id="missing-mode"),
-    pytest.param("AT+QCOAPHEADER=0,,1", id="empty-msgID"),
-    pytest.param("AT+QCOAPHEADER=0,abc,1", id="nonnumeric-msgID"),
-    pytest.param('AT+QCOAPHEADER=0,1234,0,2,"ZZZZ"', id="non-hex-token"),
-    pytest.param('AT+QCOAPHEADER=0,1234,0,2,"A0A1",1', id="extra-parameter"),
-])
-def test_header_malformed_rejected(module: BG96, client: int, line: str) -> None:
+def _malformed(requirement: str, lines: dict[str, str]) -> list[object]:
+    return [pytest.param(line, id=name, marks=pytest.mark.req(requirement)) for name, line in lines.items()]
+
+
+MALFORMED = [
+    *_malformed("HDR-RANGES", {
+        "missing-mode": "AT+QCOAPHEADER=0,1234",
+        "empty-msgID": "AT+QCOAPHEADER=0,,1",
+        "nonnumeric-msgID": "AT+QCOAPHEADER=0,abc,1",
+        "non-hex-token": 'AT+QCOAPHEADER=0,1234,0,2,"ZZZZ"',
+        "extra-parameter": 'AT+QCOAPHEADER=0,1234,0,2,"A0A1",1'}),
+    *_malformed("OPT-WRITE-ADD", {
+        "add-without-number-and-value": "AT+QCOAPOPTION=0,0,0",
+        "add-without-value": "AT+QCOAPOPTION=0,0,0,11",
+        "nonnumeric-number": 'AT+QCOAPOPTION=0,0,0,abc,"x"',
+        "nonnumeric-uint-value": "AT+QCOAPOPTION=0,0,0,12,abc",
+        "non-hex-opaque-value": 'AT+QCOAPOPTION=0,0,0,4,"XYZ1"'}),
+]
+
+
+@pytest.mark.parametrize("line", MALFORMED)
+def test_malformed_line_rejected(module: BG96, client: int, line: str) -> None:
+    """A missing, empty, non-numeric, non-hex or extra parameter of AT+QCOAPHEADER/AT+QCOAPOPTION: ERROR."""
     response = module.command(line)
-    assert response.rejected, f"{line}: {response.text!r}"
+    assert response.rejected, f"{line}: {response.text!r}, expected ERROR"
 
 
 @pytest.mark.req("HDR-TOKEN-MISMATCH")
-@pytest.mark.parametrize("line", [
-    pytest.param('AT+QCOAPHEADER=0,1234,0,2,"A0"', id="token-shorter-than-TKL"),
-    pytest.param('AT+QCOAPHEADER=0,1234,0,2,"A0A1A2"', id="token-longer-than-TKL"),
-    pytest.param("AT+QCOAPHEADER=0,1234,0", id="mode0-without-token"),
-    pytest.param('AT+QCOAPHEADER=0,1234,1,2,"A0A1"', id="mode1-with-token"),
-])
-def test_header_loose_forms(module: BG96, client: int, evidence: Evidence, line: str) -> None:
-    """Forms the document leaves open: what the module answers is recorded."""
+@pytest.mark.parametrize("transport", [UDP], indirect=True)  # the AT line, not the transport
+@pytest.mark.parametrize("token", ["A0", "A0A1A2", "A", ""], ids=["shorter", "longer", "odd-digit", "empty"])
+def test_header_token_length_mismatch(module: BG96, opened: int, server: ReferenceServer, evidence: Evidence,
+                                      token: str, transport: str) -> None:
+    """<TKL> is the length of <token>: <TKL> 2 with another length answers ERROR, and the header in
+    force (TKL 1, token 5B) is what the next message carries on the wire."""
+    assert module.header(opened, 5700, 0, 1, "5B").ok
+    line = f'AT+QCOAPHEADER={opened},5701,0,2,"{token}"'
     response = module.command(line)
+    assert response.rejected, f"{line}: <TKL> 2 and a {len(token) / 2:g}-byte <token>: {response.text!r}, expected ERROR"
+    _, d = send_and_capture(module, server, opened, NON, GET, evidence=evidence)
+    assert d.plaintext is not None and d.plaintext[0] & 0x0F == 1 and d.plaintext[4:5] == b"\x5b", (
+        f"after the rejected line the wire header is {d.plaintext[:6].hex() if d.plaintext else None}, "
+        "expected TKL 1 and token 5B")
+
+
+@pytest.mark.req("HDR-TOKEN-OMITTED")
+@pytest.mark.parametrize("transport", [UDP], indirect=True)
+@pytest.mark.parametrize("line", [
+    pytest.param("AT+QCOAPHEADER={c},5800,0", id="mode0-without-token"),
+    pytest.param('AT+QCOAPHEADER={c},5800,1,2,"A0A1"', id="mode1-with-token"),
+])
+def test_header_loose_forms(module: BG96, opened: int, server: ReferenceServer, evidence: Evidence, line: str,
+                            transport: str) -> None:
+    """Forms the document leaves open: the answer is recorded; if accepted, the next message on the
+    wire is well-formed (TKL 0-8 and that many token bytes: send_and_capture decodes it)."""
+    assert module.header(opened, 5799, 0, 1, "5C").ok
+    response = module.command(line.format(c=opened))
     evidence.observe(f"HDR {line}", response.final)
-    assert response.final
+    assert response.ok or response.rejected, f"{line}: neither OK nor ERROR: {response.text!r}"
+    _, d = send_and_capture(module, server, opened, NON, GET, evidence=evidence)
+    assert d.plaintext is not None and 0 <= d.plaintext[0] & 0x0F <= 8, "a TKL of 9-15 on the wire (reserved)"
 
 
 @pytest.mark.req("HDR-MRT")
@@ -136,27 +176,24 @@ def test_option_remove_form(module: BG96, client: int) -> None:
     assert module.remove_option(client, 3).ok
 
 
-@pytest.mark.req("OPT-WRITE-ADD")
-@pytest.mark.parametrize("line", [
-    pytest.param("AT+QCOAPOPTION=0,0,0", id="add-without-number-and-value"),
-    pytest.param("AT+QCOAPOPTION=0,0,0,11", id="add-without-value"),
-    pytest.param('AT+QCOAPOPTION=0,0,0,abc,"x"', id="nonnumeric-number"),
-    pytest.param("AT+QCOAPOPTION=0,0,0,12,abc", id="nonnumeric-uint-value"),
-    pytest.param('AT+QCOAPOPTION=0,0,0,4,"XYZ1"', id="non-hex-opaque-value"),
-])
-def test_option_malformed_rejected(module: BG96, client: int, line: str) -> None:
-    response = module.command(line)
-    assert response.rejected, f"{line}: {response.text!r}"
-
-
 @pytest.mark.req("OPT-NUMBERS")
-@pytest.mark.verdict("observation")
+@pytest.mark.parametrize("transport", [UDP], indirect=True)  # the AT line, not the transport
 @pytest.mark.parametrize("number", [0, 2, 6, 9, 23, 61, 258])
-def test_option_number_outside_table2(module: BG96, client: int, evidence: Evidence, number: int) -> None:
-    """Numbers Table 2 does not list (Observe 6, Block2 23...): the answer is recorded."""
-    response = module.command(f'AT+QCOAPOPTION={client},0,0,{number},"01"')
+def test_option_number_outside_table2(module: BG96, opened: int, server: ReferenceServer, evidence: Evidence,
+                                      number: int, transport: str) -> None:
+    """Table 2 is a closed list (Observe 6, Block2 23... are not in it): ERROR, the slot keeps its
+    option, and a SEND selecting the slot carries no option outside Table 2."""
+    assert number not in OPTIONS_BY_NUMBER
+    assert module.option(opened, 0, 11, "kept").ok
+    response = module.command(f'AT+QCOAPOPTION={opened},0,0,{number},"01"')
     evidence.observe(f"OPT-NUMBER-{number}", response.final)
-    assert response.final
+    assert response.rejected, f"<opt_number> {number} is not in Table 2: answered {response.text!r}, expected ERROR"
+    assert module.header(opened, 5600 + number, 0, 1, "56").ok
+    _, d = send_and_capture(module, server, opened, NON, GET, 1, evidence=evidence)
+    assert d.message is not None
+    outside = [n for n, _ in d.message.options if n not in OPTIONS_BY_NUMBER]
+    assert not outside, f"option number(s) {outside} outside Table 2 on the wire"
+    assert d.message.options == [(11, b"kept")], "the rejected line changed option index 0"
 
 
 @pytest.mark.req("OPT-MRT")

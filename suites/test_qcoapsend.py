@@ -6,6 +6,7 @@ import pytest
 from dut import BG96
 from fixtures.coap import datagram_timeout, received_after
 from evidence import Evidence
+from fixtures.server import UDP
 from reference_server import ReferenceServer
 from spec import CODES_BY_VALUE
 from spec.commands import CLIENT_ID, MSG_TYPE, OPT_BITMASK, PAYLOAD_LENGTH
@@ -62,14 +63,25 @@ def test_send_client_id_bounds(module: BG96, client: int, server: ReferenceServe
             module.close(value)
 
 
+#: values Table 3 does not list: gaps of classes 0, 2, 4, 5, the reserved classes 1, 3, 6, 7, and
+#: values no 8-bit code holds
+OUTSIDE_TABLE3 = [5, 31, 32, 64, 70, 96, 127, 135, 142, 166, 192, 224, 255, 256]
+
+
 @pytest.mark.req("SEND-CODE-VALUE")
-@pytest.mark.parametrize("code_value", [5, 31, 32, 64, 70, 127, 135, 142, 166, 255, 256])
-def test_code_value_outside_table3(module: BG96, opened: int, evidence: Evidence, code_value: int) -> None:
-    """Values Table 3 does not list: the module's answer is recorded (the document is silent)."""
+@pytest.mark.parametrize("transport", [UDP], indirect=True)  # the AT line, not the transport
+@pytest.mark.parametrize("code_value", OUTSIDE_TABLE3)
+def test_code_value_outside_table3(module: BG96, opened: int, server: ReferenceServer, evidence: Evidence,
+                                   code_value: int, transport: str) -> None:
+    """Table 3 is a closed list: any other <code_value> answers ERROR, and nothing reaches the wire."""
     assert code_value not in CODES_BY_VALUE
+    is_next = received_after(server)
     response = module.at.send_data(f"AT+QCOAPSEND={opened},1,{code_value},0,1", b"c")
     evidence.observe(f"SEND-CODE-{code_value}", response.final)
-    assert response.final
+    assert response.rejected, f"<code_value> {code_value} is not in Table 3: answered {response.text!r}, expected ERROR"
+    with pytest.raises(TimeoutError):
+        stray = server.wait_for(is_next, datagram_timeout(module))
+        pytest.fail(f"<code_value> {code_value} outside Table 3 reached the wire: {stray.summary()}")
 
 
 @pytest.mark.req("SEND-RANGES")

@@ -1,7 +1,12 @@
 """RFC 7252 4.2 retransmission as AT+QCOAPCFG="trans" configures it, and +QCOAPIND (3.4.3).
 
-Intervals are measured from the reference server's receive timestamps and compared with the
-RFC windows scaled by the DUT's time scale; the tolerance is the rig's (stated in the evidence).
+Intervals are judged twice: on the module's clock (the arrival times of +QCOAPIND on the AT port,
+free of the radio path) with a tight tolerance, and on the wire (the reference server's receive
+timestamps) with the rig's path tolerance; both go to the evidence table. On the emulator each
+case runs at the time scale at which its shortest window stands clear of the scheduling jitter
+(fixtures.timescale); on hardware the scale is 1. The radio is woken (a NON first) so that an
+RRC-idle promotion does not shift the first copy, and a NAT rebinding during the exchange is
+reported as such, with the old and new source, never as a wrong count.
 """
 from __future__ import annotations
 
@@ -15,13 +20,40 @@ from fixtures.coap import arrival, copies_of, send_and_capture
 from evidence import Evidence
 from fixtures.rig import RigConfig
 from fixtures.server import UDP
-from reference_server import CON, EmptyAck, ReferenceServer, Silence
+from fixtures.timescale import MIN_WINDOW_S, case_scale, discriminating_scale
+from reference_server import CON, NON, EmptyAck, ReferenceServer, Silence
 from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD, max_transmit_wait
 
 GET = 1
 TRANS = CFG_BY_KEYWORD["trans"]
 DEFAULT = tuple(p.default for p in TRANS.parameters)
 SLOW_ON_HARDWARE = 300.0  # seconds: a setting that takes longer than this at scale 1 is `slow`
+#: the module's clock (+QCOAPIND arrival on the AT port): a few ms of jitter, no radio path
+MODULE_CLOCK_ABS_S, MODULE_CLOCK_REL = 0.015, 0.02
+WAKE_MID = 4999
+
+
+def scaled(timeout: float) -> pytest.MarkDecorator:
+    """The case's time scale: its shortest window (ACK_TIMEOUT = ``timeout``) clear of the jitter."""
+    return pytest.mark.time_scale(discriminating_scale(timeout))
+
+
+def wake_radio(module: BG96, server: ReferenceServer, client: int, evidence: Evidence) -> None:
+    """A NON before the CON under test: the radio leaves RRC idle now, not during the first copy."""
+    assert module.header(client, WAKE_MID, 0, 1, "EE").ok
+    send_and_capture(module, server, client, NON, GET, evidence=evidence)
+    assert module.wait_ack(client) == AckUrc(client, NON, WAKE_MID, 0), "the wake-up NON was not reported sent"
+    evidence.notes.append(f"radio woken by a NON (msgID {WAKE_MID}) before the CON under test; "
+                          f"time scale {module.time_scale}")
+
+
+def rebinding_finding(server: ReferenceServer, evidence: Evidence) -> None:
+    """A NAT rebinding during the exchange makes the later copies unattributable: say so."""
+    rebinds = list(getattr(server, "rebindings", lambda: [])())
+    if rebinds:
+        text = "; ".join(r.describe() for r in rebinds)
+        evidence.observe("NAT-REBINDING", text)
+        pytest.skip(f"the path changed during the exchange, the copies cannot be counted: {text}")
 
 
 def _trans_cases() -> list[object]:
@@ -30,7 +62,8 @@ def _trans_cases() -> list[object]:
     for timeout, retries in dict.fromkeys(settings):
         marks = [pytest.mark.slow] if max_transmit_wait(timeout, retries) > SLOW_ON_HARDWARE else []
         label = "default" if (timeout, retries) == DEFAULT else f"{timeout}s-{retries}x"
-        cases.append(pytest.param(timeout, retries, id=f"trans-{label}", marks=marks))
+        scale = pytest.mark.time_scale(case_scale(timeout, max_transmit_wait(timeout, retries)))
+        cases.append(pytest.param(timeout, retries, id=f"trans-{label}", marks=[*marks, scale]))
     return cases
 
 
@@ -39,9 +72,22 @@ class Window:
     expected: float
     low: float
     high: float
+    #: the interval that ends at this copy: a window is judged only where it stands clear of the
+    #: emulator's jitter (fixtures.timescale.MIN_WINDOW_S; always at scale 1)
+    interval: float = MIN_WINDOW_S
 
     def holds(self, value: float) -> bool:
         return self.low <= value <= self.high
+
+    @property
+    def judged(self) -> bool:
+        return self.interval >= MIN_WINDOW_S
+
+    def passes(self, value: float) -> bool:
+        return self.holds(value) or not self.judged
+
+    def verdict(self, value: float) -> str:
+        return str(self.holds(value)) if self.judged else f"not judged ({self.interval * 1000:.0f} ms window)"
 
 
 def fit_initial_timeout(offsets: list[float]) -> float:
@@ -64,31 +110,50 @@ def rfc_windows(offsets: list[float], timeout: float, scale: float, rig: RigConf
     def slack(interval: float) -> float:
         return rig.timing_abs_tolerance + rig.timing_rel_tolerance * interval
     t = timeout * scale
-    initial = Window(t, t - slack(t), t * ACK_RANDOM_FACTOR + slack(t * ACK_RANDOM_FACTOR))
+    initial = Window(t, t - slack(t), t * ACK_RANDOM_FACTOR + slack(t * ACK_RANDOM_FACTOR), t)
     t0 = fit_initial_timeout(offsets)
     windows = []
     for k in range(1, len(offsets) + 1):
         expected = t0 * (2 ** k - 1)
-        windows.append(Window(expected, expected - slack(t0 * 2 ** (k - 1)), expected + slack(t0 * 2 ** (k - 1))))
+        interval = t0 * 2 ** (k - 1)
+        windows.append(Window(expected, expected - slack(interval), expected + slack(interval), interval))
     return initial, t0, windows
 
 
+def module_clock_windows(origin: float, inds: list[IndUrc], timeout: float, scale: float) -> tuple[float, list[Window]]:
+    """The RFC windows on the module's clock: +QCOAPIND k is printed as copy k leaves; the origin
+    is the OK of AT+QCOAPSEND (the original leaves just before it). Tight tolerance: no radio path."""
+    offsets = [i.time - origin for i in inds]
+    t0 = fit_initial_timeout(offsets)
+    windows = []
+    for k in range(1, len(offsets) + 1):
+        expected = t0 * (2 ** k - 1)
+        slack = MODULE_CLOCK_ABS_S + MODULE_CLOCK_REL * t0 * 2 ** (k - 1)
+        windows.append(Window(expected, expected - slack, expected + slack, t0 * 2 ** (k - 1)))
+    return t0, windows
+
+
 @pytest.mark.req("RFC-RETRANSMIT-COUNT", "RFC-RETRANSMIT-TIMING", "URC-IND-FORMAT", "URC-IND-COUNT",
-                 "RFC-RETRANSMIT-GIVEUP", "CFG-TRANS-WRITE", "T4--11")
+                 "URC-IND-RESULT", "RFC-RETRANSMIT-GIVEUP", "CFG-TRANS-WRITE", "T4--11")
 @pytest.mark.td("TD_COAP_CORE_15")
 @pytest.mark.parametrize("timeout, retries", _trans_cases())
-def test_unanswered_con_is_retransmitted(module: BG96, opened: int, server: ReferenceServer, rig: RigConfig,
+def test_unanswered_con_is_retransmitted(timed_module: BG96, timed_opened: int, server: ReferenceServer, rig: RigConfig,
                                          evidence: Evidence, timeout: int, retries: int) -> None:
     """retry_count copies after the first, identical, at RFC intervals, one +QCOAPIND each, then -11."""
+    module, opened = timed_module, timed_opened  # at this case's time scale
     assert module.cfg("trans", opened, timeout, retries).ok
     assert module.option(opened, 0, 11, "19").ok
-    assert module.header(opened, 4000 + timeout, 0, 3, "ABCDEF").ok
     server.on(Silence())
-    _, first = send_and_capture(module, server, opened, CON, GET, 1, b"retry", evidence=evidence)
+    wake_radio(module, server, opened, evidence)
+    assert module.header(opened, 4000 + timeout, 0, 3, "ABCDEF").ok
+    sent, first = send_and_capture(module, server, opened, CON, GET, 1, b"retry", evidence=evidence)
     ack = module.wait_ack(opened, module.exchange_timeout(timeout, retries))
     copies = copies_of(server, 4000 + timeout)
+    inds = [IndUrc.parse(u) for u in module.at.urcs(rf"^\+QCOAPIND: *{opened},")]
+    if len(copies) != retries + 1:
+        rebinding_finding(server, evidence)
 
-    assert len(copies) == retries + 1, f"{len(copies)} copies on the wire, expected 1 + {retries}"
+    assert len(copies) == retries + 1, f"{len(copies)} copies on the wire, expected 1 + <retry_count> {retries}"
     assert all(c.plaintext == first.plaintext for c in copies), "a retransmission differs from the original"
     times = [arrival(c) for c in copies]
     offsets = [t - times[0] for t in times[1:]]
@@ -99,30 +164,52 @@ def test_unanswered_con_is_retransmitted(module: BG96, opened: int, server: Refe
                             "holds"))
     table.rows.append(("T0 (fitted)", "", f"{t0:.4f}", f"[{initial.expected:.4f}, "
                        f"{initial.expected * ACK_RANDOM_FACTOR:.4f}]", f"{initial.low:.4f}", f"{initial.high:.4f}",
-                       initial.holds(t0)))
+                       initial.verdict(t0)))
     previous = 0.0
     for k, (offset, window) in enumerate(zip(offsets, windows), start=1):
         table.rows.append((k, f"{offset - previous:.4f}", f"{offset:.4f}", f"{window.expected:.4f}",
-                           f"{window.low:.4f}", f"{window.high:.4f}", window.holds(offset)))
+                           f"{window.low:.4f}", f"{window.high:.4f}", window.verdict(offset)))
         previous = offset
-    assert initial.holds(t0), f"initial timeout {t0:.4f} s outside [T, 1.5 T] = [{initial.low:.4f}, {initial.high:.4f}]"
-    assert all(w.holds(o) for o, w in zip(offsets, windows)), "a copy left outside its RFC 7252 window"
+    clock_t0, clock_windows = module_clock_windows(sent.response.finished_at, inds, timeout, module.time_scale)
+    clock = evidence.table(f"+QCOAPIND on the module's clock (diamonds), tolerance {MODULE_CLOCK_ABS_S}s + "
+                           f"{MODULE_CLOCK_REL:.0%}", ("+QCOAPIND", "offset s", "expected offset s", "window low",
+                                                       "window high", "holds"))
+    clock.rows.append(("T0 (fitted)", f"{clock_t0:.4f}", f"[{initial.expected:.4f}, "
+                       f"{initial.expected * ACK_RANDOM_FACTOR:.4f}]", f"{initial.low:.4f}", f"{initial.high:.4f}",
+                       initial.verdict(clock_t0)))
+    for i, window in zip(inds, clock_windows):
+        offset = i.time - sent.response.finished_at
+        clock.rows.append((i.retry_times, f"{offset:.4f}", f"{window.expected:.4f}", f"{window.low:.4f}",
+                           f"{window.high:.4f}", window.verdict(offset)))
+    assert initial.passes(t0), f"initial timeout {t0:.4f} s outside [T, 1.5 T] = [{initial.low:.4f}, {initial.high:.4f}]"
+    late = [(k, f"{o:.4f}", f"[{w.low:.4f}, {w.high:.4f}]") for k, (o, w) in enumerate(zip(offsets, windows), 1)
+            if not w.passes(o)]
+    assert not late, f"copies outside their RFC 7252 window on the wire (copy, offset s, window): {late}"
 
-    inds = [IndUrc.parse(u) for u in module.at.urcs(rf"^\+QCOAPIND: *{opened},")]
-    assert [i.retry_times for i in inds] == list(range(1, retries + 1))
-    assert all((i.type, i.mid) == (CON, 4000 + timeout) for i in inds)
-    evidence.observe("URC-IND-RESULTS", ",".join(str(i.result) for i in inds))
+    assert [i.retry_times for i in inds] == list(range(1, retries + 1)), (
+        f"+QCOAPIND <retry_times> {[i.retry_times for i in inds]}, expected 1..{retries} (3.4.3)")
+    assert all((i.type, i.mid) == (CON, 4000 + timeout) for i in inds), "+QCOAPIND <type>/<msgID> of another message"
+    assert [i.result for i in inds] == [0] * retries, (
+        f"+QCOAPIND <result> {[i.result for i in inds]}: each retransmission was sent (Table 4: 0)")
+    assert initial.passes(clock_t0), f"module clock: initial timeout {clock_t0:.4f} s outside [T, 1.5 T]"
+    off_clock = [(i.retry_times, f"{i.time - sent.response.finished_at:.4f}", f"[{w.low:.4f}, {w.high:.4f}]")
+                 for i, w in zip(inds, clock_windows) if not w.passes(i.time - sent.response.finished_at)]
+    assert not off_clock, f"+QCOAPIND outside its RFC 7252 window on the module's clock: {off_clock}"
     assert ack == AckUrc(opened, CON, 4000 + timeout, -11)
 
 
 @pytest.mark.req("RFC-RETRANSMIT-STOP", "URC-ACK-CON", "URC-IND-COUNT")
 @pytest.mark.td("TD_COAP_CORE_16")
+@scaled(2)
 @pytest.mark.parametrize("k", [1, 2, 3], ids=lambda k: f"ack-after-retransmission-{k}")
-def test_ack_stops_retransmission(module: BG96, opened: int, server: ReferenceServer, evidence: Evidence,
+def test_ack_stops_retransmission(timed_module: BG96, timed_opened: int, server: ReferenceServer, evidence: Evidence,
                                   k: int) -> None:
     """An ACK to the k-th retransmission ends the sequence: no more copies, result 0."""
+    module, opened = timed_module, timed_opened  # at this case's time scale
     timeout, retries = 2, 5
     assert module.cfg("trans", opened, timeout, retries).ok
+    server.on(Silence(), count=1)
+    wake_radio(module, server, opened, evidence)
     assert module.header(opened, 4100 + k, 0, 1, "0F").ok
     server.on(Silence(), count=k)
     server.on(EmptyAck())
@@ -131,21 +218,28 @@ def test_ack_stops_retransmission(module: BG96, opened: int, server: ReferenceSe
     assert ack == AckUrc(opened, CON, 4100 + k, 0)
     next_interval = timeout * 2 ** k * ACK_RANDOM_FACTOR * module.time_scale
     module.at.wait_quiet(r"^$", next_interval + module.at.grace)
-    assert len(copies_of(server, 4100 + k)) == k + 1
+    copies = copies_of(server, 4100 + k)
+    if len(copies) != k + 1:
+        rebinding_finding(server, evidence)
+    assert len(copies) == k + 1, f"{len(copies)} copies, expected {k + 1}: the ACK to copy {k + 1} stops them"
     inds = [IndUrc.parse(u) for u in module.at.urcs(rf"^\+QCOAPIND: *{opened},")]
-    assert [i.retry_times for i in inds] == list(range(1, k + 1))
+    assert [i.retry_times for i in inds] == list(range(1, k + 1)), f"+QCOAPIND <retry_times> {[i.retry_times for i in inds]}"
 
 
 @pytest.mark.req("RFC-RETRANSMIT-TIMING", "CFG-TRANS-WRITE")
 @pytest.mark.td("TD_COAP_CORE_16")
 @pytest.mark.parametrize("transport", [UDP], indirect=True)  # timing, not transport: once is enough
-def test_first_retransmission_waits_the_ack_timeout(module: BG96, opened: int, server: ReferenceServer,
+@scaled(TRANS.parameters[0].range.high)  # type: ignore[union-attr]
+def test_first_retransmission_waits_the_ack_timeout(timed_module: BG96, timed_opened: int, server: ReferenceServer,
                                                      rig: RigConfig, evidence: Evidence, transport: str) -> None:
     """The first retransmission comes ACK_TIMEOUT to 1.5 x ACK_TIMEOUT after the original (RFC 7252
     4.2), with the longest <timeout> of the document so no scaled tolerance can hide an early one;
     the server answers that retransmission, so the exchange ends there."""
+    module, opened = timed_module, timed_opened  # at this case's time scale
     timeout, retries = TRANS.parameters[0].range.high, TRANS.parameters[1].range.low
     assert module.cfg("trans", opened, timeout, retries).ok
+    server.on(Silence(), count=1)
+    wake_radio(module, server, opened, evidence)
     assert module.header(opened, 4500, 0, 1, "1F").ok
     server.on(Silence(), count=1)
     server.on(EmptyAck())

@@ -1,9 +1,12 @@
 """The AT channel against a scripted peer: echo, URCs mid-response, prompts, payloads, silence."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
-from dut import ATChannel, ATTimeout, RecvUrc
+from dut import ATChannel, ATTimeout, PortUnavailable, RecvUrc
 
 from .scripted_peer import ScriptedPeer
 
@@ -129,3 +132,54 @@ def test_transcript_records_both_directions(make_channel) -> None:
     entries = at.transcript.since(mark)
     assert entries[0].direction == "tx" and entries[0].data == b"AT\r"
     assert b"".join(e.data for e in entries if e.direction == "rx").endswith(b"OK\r\n")
+
+
+# -- a bench's habits (issue 14) ----------------------------------------------------------------
+def test_unknown_prefix_lines_are_urcs_and_stay_out_of_the_response(make_channel) -> None:
+    reply = (b'\r\n+QCOAPCFG: "trans",2,5\r\n\r\n+CTZV: +04\r\n\r\nOK\r\n\r\n+QIND: "csq",20,99\r\n'
+             b"\r\n+XYZZY: 1\r\n")
+    _, at = make_channel(echo_and(reply))
+    response = at.command('AT+QCOAPCFG="trans",0')
+    assert response.lines == ['+QCOAPCFG: "trans",2,5']
+    assert response.raw == b'AT+QCOAPCFG="trans",0\r\r\n+QCOAPCFG: "trans",2,5\r\n\r\nOK\r\n'
+    at.wait_urc(r"^\+XYZZY", 2)
+    assert [u.name for u in at.urcs()] == ["+CTZV", "+QIND"] and at.stray == []
+
+
+def test_a_registration_urc_during_its_own_read_command_is_a_urc(make_channel) -> None:
+    _, at = make_channel(echo_and(b"\r\n+CEREG: 5\r\n\r\n+CEREG: 0,1\r\n\r\nOK\r\n", echo=False))
+    response = at.command("AT+CEREG?")
+    assert response.lines == ["+CEREG: 0,1"] and [u.line for u in at.urcs()] == ["+CEREG: 5"]
+
+
+def test_a_command_waits_for_a_payload_being_read(make_channel) -> None:
+    """The payload comes in two parts: the command is written after it, so its OK is its own."""
+    peer, at = make_channel(echo_and(b"\r\nOK\r\n", echo=False))
+    header_read = threading.Event()
+    at.transcript.add_sink(lambda e: header_read.set() if e.direction == "rx" and e.data.endswith(b"ab") else None)
+    peer.push(b"\r\n+QCOAPRECV: 0,1,2.05,0,,0,6\r\nab")
+    assert header_read.wait(2.0)
+    threading.Timer(0.3, lambda: peer.push(b"cdef\r\n")).start()
+    assert at.command("AT", timeout=2.0).ok
+    urc = at.wait_urc(r"^\+QCOAPRECV", 1)
+    assert urc.complete and urc.payload == b"abcdef"
+
+
+def test_a_port_that_drops_during_a_command_fails_it_at_once(make_channel) -> None:
+    peer, at = make_channel(lambda line: [])
+    threading.Timer(0.2, peer.drop_connection).start()
+    started = time.monotonic()
+    with pytest.raises(PortUnavailable, match="dropped while waiting"):
+        at.command("AT", timeout=5.0)
+    assert time.monotonic() - started < 4.0
+
+
+def test_a_line_mark_waits_for_the_line_being_read(make_channel) -> None:
+    peer, at = make_channel(lambda line: [])
+    half_read = threading.Event()
+    at.transcript.add_sink(lambda e: half_read.set() if e.data.endswith(b"+CTZV") else None)
+    peer.push(b"\r\n+CTZV")
+    assert half_read.wait(2.0)
+    threading.Timer(0.2, lambda: peer.push(b": +04\r\n")).start()
+    mark = at.line_mark(timeout=3.0)
+    assert at.transcript.since(mark) == [] and at.urcs(r"^\+CTZV: \+04$")

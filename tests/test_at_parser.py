@@ -73,3 +73,43 @@ def test_random_bytes_never_raise(data: bytes) -> None:
     parser = ATStreamParser(max_line=512)
     parser.feed(data, 0)
     parser.feed(b"\r\nOK\r\n", 1)
+
+
+# -- per-line framing, idle flush, payload time limit, reset (issue 14) ---------------------------
+def test_the_lf_after_a_cr_belongs_to_that_line_even_when_it_comes_late() -> None:
+    parser = ATStreamParser()
+    assert parser.feed(b"\r\nOK\r", 1.0) == []
+    (line,) = parser.feed(b"\n", 2.0)
+    assert line == Line("OK", 1.0) and line.time == 1.0 and line.raw == b"\r\nOK\r\n"
+
+
+def test_a_line_left_at_its_cr_is_complete_when_the_port_is_idle() -> None:
+    parser = ATStreamParser()
+    assert parser.feed(b"\r\nOK\r", 1.0) == []
+    (line,) = parser.flush(1.5)
+    assert line.text == "OK" and line.raw == b"\r\nOK\r"
+
+
+def test_each_event_carries_its_own_bytes() -> None:
+    stream = b"AT\r\r\n+X: 1\r\nA\r\n\r\n+CTZV: +04\r\n\r\nOK\r\n\r\n> "
+    events = ATStreamParser().feed(stream, 0)
+    assert [e.raw for e in events] == [b"AT\r", b"\r\n+X: 1\r\n", b"A\r\n", b"\r\n+CTZV: +04\r\n", b"\r\nOK\r\n",
+                                       b"\r\n>"]
+
+
+def test_a_payload_shorter_than_announced_is_given_up_at_its_time_limit() -> None:
+    parser = ATStreamParser(payload_slack=1.0, byte_time=0.001)
+    assert parser.feed(b"+QCOAPRECV: 0,1,2.05,0,,0,10\r\nabc\r\n", 5.0) == []
+    assert parser.in_payload and parser.payload_deadline == 5.0 + 1.0 + 2 * 10 * 0.001
+    assert parser.flush(5.5) == []  # within its limit: still coming
+    (payload,) = parser.flush(6.1)
+    assert payload.data == b"abc\r\n" and not payload.complete and payload.announced == 10
+    assert parser.feed(b"\r\nOK\r\n", 6.2) == [Line("OK", 6.2)]
+
+
+def test_reset_emits_a_cut_payload_and_starts_afresh() -> None:
+    parser = ATStreamParser()
+    parser.feed(b"+QCOAPRECV: 0,1,2.05,0,,0,10\r\nab", 0)
+    (payload,) = parser.reset(1.0)
+    assert payload.data == b"ab" and not payload.complete
+    assert parser.feed(b"OK\r\n", 2.0) == [Line("OK", 2.0)] and parser.pending == b""

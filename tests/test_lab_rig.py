@@ -146,3 +146,22 @@ def test_rig_set_from_files_or_a_list() -> None:
         load_rigs([RIGS / "bench1.toml", RIGS / "bench2.toml"], None, {"dut_url": "/dev/ttyUSB0"})
     with pytest.raises(RigError, match="either --rig-list or --rig"):
         load_rigs([RIGS / "bench1.toml"], RIGS / "bench-pair.toml", {})
+
+
+# -- bench keys of issue 14: SIM PIN, URC port, PDP type and credentials -------------------------
+def test_bench_keys_are_read_and_checked(tmp_path: Path) -> None:
+    from lab.rig import RigError, file_values, load_rig_file
+
+    path = tmp_path / "bench.toml"
+    path.write_text('[dut]\nurl = "/dev/ttyUSB2"\nurc_port = "uart1"\n[sim]\npin = "1234"\n'
+                    '[network]\npdp_type = "IPv4v6"\nuser = "u"\npassword = "p"\nauth = "chap"\n'
+                    '[server]\nadvertise = "203.0.113.7:5683"\n')
+    rig = load_rig_file(path)
+    assert (rig.sim_pin, rig.urc_port, rig.pdp_type, rig.pdp_user, rig.pdp_password, rig.pdp_auth) == (
+        "1234", "uart1", "IPv4v6", "u", "p", "chap")
+    for table, message in [({"sim": {"pin": "12"}}, "4 to 8 digits"),
+                           ({"network": {"pdp_type": "IP"}}, "one of IPv4, IPv6, IPv4v6"),
+                           ({"network": {"auth": "md5"}}, "one of none, pap, chap, pap-or-chap"),
+                           ({"dut": {"urc_port": "usb"}}, "one of usbat, usbmodem, uart1")]:
+        with pytest.raises(RigError, match=message):
+            file_values(table, "x.toml")

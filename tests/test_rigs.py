@@ -120,7 +120,9 @@ def hand_started_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
 def test_rig_file_on_socket_url_runs_the_smoke_profile(tmp_path: Path, hand_started_emulator: EmulatorProcess) -> None:
     """A rig file pointing at socket:// to an emulator started by hand: the smoke profile end to end."""
     rig = write(tmp_path / "socket-rig.toml", f'name = "socket-rig"\n[dut]\nurl = "{hand_started_emulator.url}"\n'
-                                              'time_scale = 0.01\n[timing]\nat_grace = 0.5\ntolerance = 0.02\n')
+                                              'time_scale = 0.01\n[timing]\nat_grace = 0.5\ntolerance = 0.02\n'
+                                              # the hand-started module and the server share a loopback
+                                              '[server]\non_module_network = true\n')
     run = run_pytest(["suites", "--rig", str(rig), "--profile", "smoke"], tmp_path / "out", "smoke")
     assert run.returncode == 0, run.output[-3000:]
     results = run.results()

@@ -35,7 +35,8 @@ HEALTHY = {
     "AT": ok(), "ATE0": ok(), "AT+CMEE=1": ok(),
     "ATI": ok("Quectel", "BG96", "Revision: BG96MAR02A07M1G"),
     "AT+QGMR": ok("BG96MAR02A07M1G_01.019.01.019"), "AT+GSN": ok("864508030012428"),
-    "AT+CFUN?": ok("+CFUN: 1"), "AT+CEREG?": ok("+CEREG: 0,1"),
+    "AT+CFUN?": ok("+CFUN: 1"), "AT+CEREG?": ok("+CEREG: 0,1"), "AT+CPIN?": ok("+CPIN: READY"),
+    'AT+QURCCFG="urcport"': ok('+QURCCFG: "urcport","usbat"'),
     "AT+QIACT?": ok('+QIACT: 1,1,1,"10.0.0.2"'), "AT+QCOAPOPEN?": ok(),
 }
 
@@ -92,7 +93,8 @@ def test_bring_up_of_a_fresh_emulator_names_every_step(emulator_module: BG96) ->
     report = bring_up(emulator_module)
     steps = [step for step, _, _ in report.steps]
     assert steps == ["ready (RDY/APP RDY or AT)", "echo off (ATE0)", "numeric errors (AT+CMEE=1)",
-                     "identify (ATI, AT+QGMR, AT+GSN)", "radio on (AT+CFUN)", "network registration (AT+CEREG)",
+                     "identify (ATI, AT+QGMR, AT+GSN)", "URC port (AT+QURCCFG)", "radio on (AT+CFUN)",
+                     "SIM (AT+CPIN)", "network registration (AT+CEREG/CGREG/CREG)",
                      "PDP context 1 activation (AT+QIACT)", "close CoAP clients (AT+QCOAPCLOSE)"]
     assert report.identity is not None and report.identity.imei == "864508030012428"
     assert emulator_module.pdp_active(1)
@@ -145,7 +147,7 @@ def test_no_registration_fails_naming_the_step_and_the_state(scripted) -> None: 
     with pytest.raises(BringUpError) as info:
         bring_up(bg96, dataclasses.replace(SETTINGS, registration_timeout=0.3))
     message = str(info.value)
-    assert "bring-up step 'network registration (AT+CEREG)'" in message
+    assert "bring-up step 'network registration (AT+CEREG/CGREG/CREG)'" in message
     assert "stat 3 (registration denied)" in message and "limit 0.3 s" in message
 
 

@@ -100,3 +100,13 @@ def test_selfcheck_end_to_end(tmp_path: Path) -> None:
     assert all(c["ok"] for c in doc["clean"]) and {c["selection"] for c in doc["clean"]} == {"msgid-wire", "test-forms"}
     assert "| `mid-little-endian` |" in (tmp_path / "selfcheck.md").read_text()
     assert (tmp_path / "runs" / "fault-mid-little-endian" / "results.json").exists()
+
+
+def test_field_runs_take_the_field_options() -> None:
+    from selfcheck.cli import parse_args
+    from selfcheck.runner import FIELD_OPTIONS
+
+    assert parse_args(["--field"]).field and not parse_args([]).field
+    cmd = Run("fault-x", Selection(("suites/t.py",)), "drop-token", FIELD_OPTIONS).command(Path("/tmp/out"))
+    assert "--emulator-arg=--field" in cmd and "--emulator-transport=pty" in cmd
+    assert cmd[cmd.index("--emulator-arg=--fault") + 1] == "--emulator-arg=drop-token"

@@ -85,3 +85,23 @@ def test_emulator_code_values_match_table3() -> None:
     from emulator.tables import CODE_VALUES
 
     assert CODE_VALUES == {c.value for c in CODES}
+
+
+def test_verdict_class_follows_the_one_rule() -> None:
+    """spec.verdicts: observation exactly where a reason for the document's silence is given,
+    rfc7252 where RFC 7252 is the source, conformance everywhere else (issue 16)."""
+    from spec.requirements import SILENT
+    from spec.verdicts import verdict_of
+    for r in spec.REQUIREMENTS:
+        assert r.verdict == verdict_of(r.section, r.silent_reason), r.id
+    observed = {r.id for r in spec.REQUIREMENTS if r.verdict is spec.Verdict.OBSERVATION}
+    assert observed == set(SILENT)
+    # the closed lists and the "rejected outside the domain" statements are judged
+    for rid in ("SEND-CODE-VALUE", "OPT-NUMBERS", "HDR-TOKEN-MISMATCH", "SYNTAX-OPTIONAL-PREVIOUS",
+                "CFG-PDPCID-EFFECT", "CFG-DTLS-CONTEXT", "URC-IND-RESULT", "SEND-ACK-ORDER"):
+        assert REQUIREMENTS_BY_ID[rid].verdict is spec.Verdict.CONFORMANCE, rid
+
+
+def test_at_interface_errata_are_listed() -> None:
+    """<TKL> "4-bit" and <msgID> "network byte order" against the decimal text of the AT interface."""
+    assert {"ERRATUM-TKL-4-BIT", "ERRATUM-MSGID-BYTE-ORDER"} <= set(spec.ERRATA_BY_ID)

@@ -50,9 +50,9 @@ def test_each_transition_runs_only_the_steps_of_the_states_it_passes(make: Make)
     assert strategy.state is State.ANSWERING and step_names(strategy) == ["ready (RDY/APP RDY or AT)"]
     strategy.transition(State.CONFIGURED)
     assert step_names(strategy)[1:] == ["echo off (ATE0)", "numeric errors (AT+CMEE=1)",
-                                        "identify (ATI, AT+QGMR, AT+GSN)"]
+                                        "identify (ATI, AT+QGMR, AT+GSN)", "URC port (AT+QURCCFG)"]
     report = strategy.transition(State.READY)
-    assert step_names(strategy)[4:] == ["radio on (AT+CFUN)", "network registration (AT+CEREG)",
+    assert step_names(strategy)[5:] == ["radio on (AT+CFUN)", "SIM (AT+CPIN)", "network registration (AT+CEREG/CGREG/CREG)",
                                         "PDP context 1 activation (AT+QIACT)", "close CoAP clients (AT+QCOAPCLOSE)"]
     assert strategy.state is State.READY and report.identity is not None and report.identity.model == "BG96"
     assert strategy.module.pdp_active(1)
@@ -73,7 +73,7 @@ def test_bring_up_forgets_the_state_and_runs_every_step(make: Make) -> None:
     response, result = strategy.module.open(1, "127.0.0.1", 9)
     assert response.ok and result is not None and result.result == 0
     report = strategy.bring_up()
-    assert len(report.steps) == 8 and report.steps[-1][2] == "closed 1"
+    assert len(report.steps) == 10 and report.steps[-1][2] == "closed 1"
     assert report.summary().startswith("ready (RDY/APP RDY or AT): ")
 
 
@@ -104,16 +104,17 @@ def test_recovery_of_a_module_that_still_answers_is_a_bring_up(make: Make) -> No
 
 
 def test_recovery_of_a_silent_module_restarts_it(make: Make) -> None:
-    """The emulator's hang-then-reboot fault: AT+CSQ silences the module for 300 s (6 s scaled),
-    then its watchdog resets it. The probe gives up after the bring-up timeout (4 s), the blind
-    AT+CFUN=1,1 is written and the RDY of the reset (at 6 s) is within the next 4 s."""
-    strategy = make(dataclasses.replace(SETTINGS, bring_up_timeout=4.0), time_scale=0.02,
+    """The emulator's hang-then-reboot fault: AT+CSQ silences the module for 300 s (12 s scaled),
+    then its watchdog resets it. After an Esc, a short probe (3 s), a filled prompt and the probe
+    with the bring-up timeout (5 s) the blind AT+CFUN=1,1 is written (at about 9 s) and the RDY of
+    the reset (at 12 s) is within the next 5 s."""
+    strategy = make(dataclasses.replace(SETTINGS, bring_up_timeout=5.0), time_scale=0.04,
                     args=("--fault", "hang-then-reboot"))
     strategy.transition(State.READY)
     strategy.module.at.write_raw(b"AT+CSQ\r")
     log = strategy.recover("AT+CSQ got no answer")
-    assert log[1].startswith("no answer to AT:"), log
-    assert log[2] == "restart: AT+CFUN=1,1 written without waiting for an answer", log
+    assert log[1].startswith("no answer after Esc:") and log[2].startswith("no answer to AT:"), log
+    assert log[3] == "restart: AT+CFUN=1,1 written without waiting for an answer", log
     assert log[-1].startswith("brought up again") and strategy.state is State.READY
     assert strategy.module.pdp_active(1)
 

@@ -1,0 +1,192 @@
+"""A labgrid lab on loopback for tests/test_labgrid.py: real parts, started and stopped by pid.
+
+The emulators sit behind ``tests/labgrid_power_stub.py`` (one relay per place); a
+``labgrid-coordinator`` listens on ``127.0.0.1:0`` in a tmp dir (it keeps its places there); a
+``labgrid-exporter --hostname 127.0.0.1`` exports each emulator's pty as a ``RawSerialPort``
+(through ser2net, with ``tests/labgrid_bin/ser2net`` first on its PATH so ser2net listens on
+127.0.0.1 only) and its relay as a ``NetworkPowerPort`` (model ``rest``); the places are made with
+``labgrid-client``. Readiness is read from each program's output, never slept for.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+LABGRID_VENV = ROOT / ".venv-labgrid"
+EXPORTER = "bench-emu"
+
+
+class Process:
+    """A child whose output (stdout and stderr) is read as it comes, to wait on a line."""
+
+    def __init__(self, name: str, argv: list[str], log: Path, **kw: object) -> None:
+        self.name, self.log = name, log
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     bufsize=1, **kw)  # type: ignore[call-overload]
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        with open(self.log, "w") as log:
+            for line in self.proc.stdout:
+                log.write(line)
+                log.flush()
+                with self._changed:
+                    self.lines.append(line.rstrip("\n"))
+                    self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()  # end of output: the process is gone
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_line(self, pattern: str, timeout: float) -> re.Match[str]:
+        """The first output line matching ``pattern``; an AssertionError with the log when the
+        process ends or ``timeout`` passes first."""
+        regex, deadline = re.compile(pattern), time.monotonic() + timeout
+        seen = 0
+        with self._changed:
+            while True:
+                for line in self.lines[seen:]:
+                    if m := regex.search(line):
+                        return m
+                seen = len(self.lines)
+                left = deadline - time.monotonic()
+                done = not self._reader.is_alive()
+                if done or left <= 0:
+                    why = "ended" if done else f"gave no line /{pattern}/ in {timeout:.0f} s"
+                    raise AssertionError(f"{self.name} {why}; its output:\n" + "\n".join(self.lines[-40:]))
+                self._changed.wait(left)
+
+    def wait(self, timeout: float) -> int:
+        rc = self.proc.wait(timeout)
+        self._reader.join(timeout)
+        return rc
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 10 s: this child only, by its pid."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(10)
+
+
+@dataclass
+class Lab:
+    """What the tests use: the coordinator, the power switch, the places, labgrid's tools."""
+
+    tmp: Path
+    coordinator: str
+    power_url: str
+    relays: dict[str, int]  # place -> relay index
+    processes: list[Process] = field(default_factory=list)
+
+    @property
+    def bin(self) -> Path:
+        return LABGRID_VENV / "bin"
+
+    def env(self, user: str | None = None) -> dict[str, str]:
+        env = dict(os.environ, LG_COORDINATOR=self.coordinator)
+        if user is not None:  # another person on another desk
+            env.update(LG_USERNAME=user, LG_HOSTNAME=f"{user}-desk")
+        return env
+
+    def client(self, *args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(self.bin / "labgrid-client"), *args], env=self.env(user),
+                              capture_output=True, text=True, timeout=60)
+
+    def holder(self, place: str) -> str | None:
+        """Who holds the place, as `labgrid-client show` says (None: free)."""
+        shown = self.client("-p", place, "show")
+        assert shown.returncode == 0, shown.stderr
+        m = re.search(r"^\s*acquired: (\S+)", shown.stdout, re.M)
+        return None if m is None or m.group(1) == "None" else m.group(1)
+
+    def power_status(self, place: str) -> dict[str, object]:
+        with urllib.request.urlopen(f"{self.power_url}/status", timeout=10) as answer:
+            return json.loads(answer.read())[str(self.relays[place])]
+
+    def start(self, name: str, argv: list[str], **kw: object) -> Process:
+        process = Process(name, argv, self.tmp / f"{name}.log", **kw)
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> None:
+        """Every process in reverse order of start (the exporter stops its ser2net itself)."""
+        while self.processes:
+            self.processes.pop().stop()
+
+
+def exporter_config(links: dict[str, str], power_url: str) -> str:
+    """One group per place: its AT port and its relay. (In an exporter config `#` starts a Jinja2
+    line statement: comments are `##`.)"""
+    out = ["## tests/labgrid_lab.py: one group per place (an emulator behind a relay)"]
+    for index, (place, link) in enumerate(links.items()):
+        out += [f"{place}:", f"  location: loopback, emulator behind relay {index}",
+                "  RawSerialPort:", f"    port: \"{link}\"", "    speed: 115200",
+                "  NetworkPowerPort:", "    model: rest", f"    host: \"{power_url}/relay/{{index}}/value\"",
+                f"    index: {index}"]
+    return "\n".join(out) + "\n"
+
+
+def start_lab(tmp: Path, places: dict[str, str], python: str, timeout: float = 60.0) -> Iterator[Lab]:
+    """The lab with one place per entry (place -> emulator arguments); stopped when the generator
+    is closed. ``python`` runs the power switch and its emulators."""
+    links = {p: f"/dev/shm/bg96-lg-{os.getpid()}-{p}" for p in places}
+    relays = [f"{links[p]}={args}" for p, args in places.items()]
+    lab = Lab(tmp, "", "", {p: i for i, p in enumerate(places)})
+    try:
+        power = lab.start("power", [python, str(HERE / "labgrid_power_stub.py"), "--listen", "127.0.0.1:0",
+                                    *[a for r in relays for a in ("--relay", r)]], cwd=ROOT)
+        lab.power_url = power.wait_line(r"^POWER (http://\S+)$", timeout).group(1)
+        state = tmp / "coordinator"
+        state.mkdir()
+        coordinator = lab.start("coordinator", [str(lab.bin / "labgrid-coordinator"), "--listen", "127.0.0.1:0"],
+                                cwd=state)
+        lab.coordinator = coordinator.wait_line(r"listening on (127\.0\.0\.1:\d+)", timeout).group(1)
+        config = tmp / "exporter.yaml"
+        config.write_text(exporter_config(links, lab.power_url))
+        env = dict(lab.env(), PATH=f"{HERE / 'labgrid_bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+        exporter = lab.start("exporter", [str(lab.bin / "labgrid-exporter"), "-c", lab.coordinator, "--name", EXPORTER,
+                                          "--hostname", "127.0.0.1", str(config)], env=env, cwd=tmp)
+        exporter.wait_line(r"Exporter ready", timeout)
+        for place in places:
+            for args in (["create"], ["add-match", f"{EXPORTER}/{place}/*"],
+                         ["set-tags", "module=BG96", "board=emulator"]):
+                done = lab.client("-p", place, *args)
+                assert done.returncode == 0, f"labgrid-client -p {place} {' '.join(args)}: {done.stderr}"
+        _wait_resources(lab, 2 * len(places), timeout)
+        yield lab
+    finally:
+        lab.stop()
+        for link in links.values():  # the switch removes them; a crashed one may not have
+            if os.path.lexists(link):
+                os.unlink(link)
+
+
+def _wait_resources(lab: Lab, count: int, timeout: float) -> None:
+    """The coordinator lists every resource of the exporter (each check is one client call)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = lab.client("resources").stdout.split()
+        if len(listed) >= count:
+            return
+        assert time.monotonic() < deadline, f"the coordinator lists {listed}, not {count} resources"
