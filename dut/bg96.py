@@ -79,9 +79,11 @@ def documented_limit(line: str, default: float) -> float:
 class BG96:
     """The module behind one AT channel."""
 
-    def __init__(self, channel: ATChannel, time_scale: float = 1.0) -> None:
+    def __init__(self, channel: ATChannel, time_scale: float = 1.0, path_rtt: float = 0.0) -> None:
         self.at = channel
         self.time_scale = time_scale  # the DUT's protocol timers are scaled by this
+        #: the bench's worst network round trip (s): what a datagram may take beyond the AT path
+        self.path_rtt = path_rtt
 
     # -- generic ----------------------------------------------------------------------------
     def limit(self, line: str) -> float:

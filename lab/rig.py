@@ -47,6 +47,10 @@ class RigConfig:
     relay_bind: tuple[str, int] | None = None  # None: the server's bind host, the plain port + 2
     relay_advertise: tuple[str, int] | None = None  # None: the server's advertised host, the relay's port
     max_rtt: float | None = None  # the path's worst round trip, s (None: lab.reachability's default)
+    #: a second PDP context the bench's SIM can activate: the "pdpcid" effect is judged on it
+    second_pdp_cid: int | None = None
+    #: a domain name the module can resolve to the reference server (OPEN by name)
+    server_name: str | None = None
     module_source: tuple[str, ...] = ()  # the operator's NAT range(s) the module's datagrams come from
     psk_identity: str = "864508030012428"
     psk_key_hex: str = "313233343446473839"
@@ -238,6 +242,11 @@ KEYS: tuple[Key, ...] = (
     Key("network.max_rtt", "max_rtt", float, _positive, "--max-rtt",
         "the path's worst round trip, s (RRC promotion included): the reachability check refuses a slower rig, "
         "and every arrival window derives from it (default 4 on hardware)"),
+    Key("network.second_pdp_cid", "second_pdp_cid", int, _pdp_cid, None,
+        "a second PDP context the SIM can activate: AT+QCOAPCFG=\"pdpcid\" is judged by an OPEN on it "
+        "(the emulator: 2)"),
+    Key("server.name", "server_name", str, _non_empty, None,
+        "a domain name the module resolves to the reference server, for OPEN by name (the emulator: localhost)"),
     Key("network.module_source", "module_source", str, _networks, "--module-source",
         "the operator's NAT range(s) the module's datagrams come from, comma-separated (default: learned)"),
     Key("dtls.psk_identity", "psk_identity", str, _non_empty, None, "DTLS PSK identity"),

@@ -4,12 +4,13 @@ Two halves. Wherever tests run (in-process, or on each xdist worker), ``pytest_r
 turns markers and ``item.stash[EVIDENCE_KEY]`` into plain data on the report (``bg96_meta``,
 ``bg96_evidence``, ``bg96_run``), which xdist serialises with the report. Only the controller
 (no ``workerinput``) registers :class:`ReportController`, which merges those reports into the
-JSON results (rewritten after every test), pytest-html extras and the sections after the table.
+JSON results (rewritten as tests end, at most a second behind), pytest-html extras and the sections after the table.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 import tomllib
 from collections.abc import Generator
@@ -98,6 +99,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.bg96_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
+#: seconds between two rewrites of the JSON results while the run goes on
+JSON_INTERVAL_S = 1.0
+
+
 class ReportController:
     """Controller-side state: the records, the run facts, and every file written."""
 
@@ -112,6 +117,11 @@ class ReportController:
         self.exitstatus: int | None = None
         self._inlined = 0  # failed tests whose evidence went in unpacked
         self.collected: dict[str, str] = {}  # nodeid -> verdict class ("" unknown): finds tests not run
+        # the JSON is rewritten at most every JSON_INTERVAL_S: rebuilding the whole document after
+        # each of ~700 tests was quadratic and kept the xdist controller too busy to hand out work
+        self._lock = threading.RLock()
+        self._last_write = 0.0
+        self._pending: threading.Timer | None = None
 
     # -- data --------------------------------------------------------------------------------
     def _record(self, nodeid: str) -> TestRecord:
@@ -143,11 +153,37 @@ class ReportController:
                             if n not in self.records or self.records[n].outcome == "unknown"]}
 
     def write_json(self, complete: bool) -> None:
-        tests = [self._finished.get(nodeid) or rec.json_text() for nodeid, rec in self.records.items()]
-        results.write_json_atomic(self.json_path, self.document(complete), tests)
+        with self._lock:
+            if self._pending is not None:
+                self._pending.cancel()
+                self._pending = None
+            tests = [self._finished.get(nodeid) or rec.json_text() for nodeid, rec in self.records.items()]
+            results.write_json_atomic(self.json_path, self.document(complete), tests)
+            self._last_write = time.monotonic()
+
+    def write_json_soon(self) -> None:
+        """Now if the last write is JSON_INTERVAL_S old, else once that much time has passed: a killed
+        run's file is valid and at most that far behind (the transcripts are streamed anyway)."""
+        with self._lock:
+            wait = self._last_write + JSON_INTERVAL_S - time.monotonic()
+            if wait <= 0:
+                self.write_json(complete=False)
+            elif self._pending is None:
+                self._pending = threading.Timer(wait, self._write_pending)
+                self._pending.daemon = True
+                self._pending.start()
+
+    def _write_pending(self) -> None:
+        with self._lock:
+            if self._pending is not None and self.exitstatus is None:
+                self.write_json(complete=False)
 
     # -- pytest hooks ------------------------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        with self._lock:
+            self._logreport(report)
+
+    def _logreport(self, report: pytest.TestReport) -> None:
         rec = self._record(report.nodeid)
         meta = getattr(report, "bg96_meta", None)
         if isinstance(meta, dict):
@@ -168,7 +204,7 @@ class ReportController:
         rec.worker = getattr(report, "bg96_worker", "") or rec.worker
         if report.when == "teardown" or report.when not in ("setup", "call"):
             self._finished[report.nodeid] = rec.json_text()
-            self.write_json(complete=False)  # evidence survives: a valid file after every test
+            self.write_json_soon()  # evidence survives: a valid file, at most JSON_INTERVAL_S behind
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -220,7 +256,11 @@ class ReportController:
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
         """After every other implementation (pytest-html writes its file in a trylast one)."""
-        self.exitstatus = int(exitstatus)
+        with self._lock:
+            self.exitstatus = int(exitstatus)
+            if self._pending is not None:
+                self._pending.cancel()
+                self._pending = None
         try:
             return (yield)
         finally:

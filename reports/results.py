@@ -142,8 +142,8 @@ def summary(records: list[TestRecord]) -> dict[str, int]:
 def write_json_atomic(path: Path, data: dict[str, Any], tests_json: list[str] | None = None) -> None:
     """Write to a temporary file in the same directory, then os.replace: readers never see half a file.
 
-    ``tests_json`` holds the already-serialised test records (the file is rewritten after every
-    test, so each record is serialised once, not once per rewrite); they become ``data["tests"]``.
+    ``tests_json`` holds the already-serialised test records (the file is rewritten as tests
+    end, so each record is serialised once, not once per rewrite); they become ``data["tests"]``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)

@@ -25,7 +25,7 @@ LOOPBACK_NAME = "localhost"
 
 
 def second_pdp_cid(rig: RigConfig) -> int:
-    cid = getattr(rig, "second_pdp_cid", None)
+    cid = rig.second_pdp_cid
     if cid is None and rig.uses_emulator:
         cid = 2 if rig.pdp_cid != 2 else 3
     if cid is None:
@@ -105,7 +105,7 @@ def test_open_by_domain_name(module: BG96, client: int, server: ReferenceServer,
                              evidence: Evidence) -> None:
     """<CoAP_server> as a domain name that resolves to the reference server: OPEN reports 0 and
     a message reaches the server."""
-    name = getattr(rig, "server_name", None) or (LOOPBACK_NAME if rig.uses_emulator else None)
+    name = rig.server_name or (LOOPBACK_NAME if rig.uses_emulator else None)
     if not name:
         pytest.skip("this rig names no domain name of the reference server (rig key server.name)")
     host, port = server.advertised
