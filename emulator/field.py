@@ -137,12 +137,19 @@ class FieldKnobs:
         return None if self.baud is None else 10.0 / self.baud
 
 
+#: the knobs of the radio path between the module and the server; the others are the AT port's
+NETWORK_SIDE = frozenset({"net_delay", "rrc_idle", "nat_rebind", "idle_drop"})
+
+
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     """The field options, in their own --help group."""
     g = ap.add_argument_group("field personality", "realism knobs, each alone or all with --field; "
                               "delays in module seconds (scaled by --time-scale). " + ALWAYS)
     g.add_argument("--field", action="store_true", help="every knob below on, at the value shown after "
                    "'--field:' where it takes one (rat stays lte)")
+    g.add_argument("--field-port", action="store_true", help="the AT-port side of --field only (every knob but "
+                   "the radio path's: " + ", ".join(sorted(NETWORK_SIDE)) + ")")
+    g.add_argument("--field-network", action="store_true", help="the radio path's side of --field only")
     for k in KNOBS:
         if k.metavar is None:
             g.add_argument(k.flag, dest="field_" + k.name, action="store_true", default=None, help=k.help)
@@ -161,7 +168,8 @@ def knobs_from_args(ap: argparse.ArgumentParser, a: argparse.Namespace) -> Field
     for k in KNOBS:
         raw = getattr(a, "field_" + k.name)
         if raw is None:
-            values[k.name] = k.field_value if a.field else (None if k.metavar else False)
+            on = a.field or (a.field_port and k.name not in NETWORK_SIDE) or (a.field_network and k.name in NETWORK_SIDE)
+            values[k.name] = k.field_value if on else (None if k.metavar else False)
             continue
         try:
             values[k.name] = k.type(raw) if k.metavar else True

@@ -99,8 +99,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.bg96_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
-#: seconds between two rewrites of the JSON results while the run goes on
+#: the most seconds the JSON results may lag behind the run
 JSON_INTERVAL_S = 1.0
+#: between two rewrites at least this many times what the last one took: a tenth of the time at most
+WRITE_SHARE_INVERSE = 10.0
 
 
 class ReportController:
@@ -121,6 +123,7 @@ class ReportController:
         # each of ~700 tests was quadratic and kept the xdist controller too busy to hand out work
         self._lock = threading.RLock()
         self._last_write = 0.0
+        self._write_cost = 0.0  # seconds the last rewrite took
         self._pending: threading.Timer | None = None
 
     # -- data --------------------------------------------------------------------------------
@@ -142,8 +145,8 @@ class ReportController:
                 "info": self.run_info, "exitstatus": self.exitstatus,
                 "report_name": self.config.getoption("report_name")}
 
-    def document(self, complete: bool) -> dict[str, Any]:
-        records = list(self.records.values())
+    def document(self, complete: bool, finished_only: bool = False) -> dict[str, Any]:
+        records = [r for n, r in self.records.items() if not finished_only or n in self._finished]
         return {"schema": SCHEMA, "complete": complete, "run": self.run_document(),
                 "summary": results.summary(records), "tests": [r.as_json() for r in records],
                 "traceability": results.traceability(records),
@@ -157,15 +160,20 @@ class ReportController:
             if self._pending is not None:
                 self._pending.cancel()
                 self._pending = None
-            tests = [self._finished.get(nodeid) or rec.json_text() for nodeid, rec in self.records.items()]
-            results.write_json_atomic(self.json_path, self.document(complete), tests)
+            started = time.monotonic()
+            # the tests that have ended (a write may come while the next one runs)
+            tests = [text for nodeid in self.records if (text := self._finished.get(nodeid))]
+            results.write_json_atomic(self.json_path, self.document(complete, finished_only=True), tests)
             self._last_write = time.monotonic()
+            self._write_cost = self._last_write - started
 
     def write_json_soon(self) -> None:
-        """Now if the last write is JSON_INTERVAL_S old, else once that much time has passed: a killed
-        run's file is valid and at most that far behind (the transcripts are streamed anyway)."""
+        """Now, unless the writes would take more than a tenth of the controller's time (a long
+        run's document is large): then once that share allows, and at most JSON_INTERVAL_S later.
+        A killed run's file is valid and at most that far behind (the transcripts are streamed)."""
         with self._lock:
-            wait = self._last_write + JSON_INTERVAL_S - time.monotonic()
+            gap = min(JSON_INTERVAL_S, WRITE_SHARE_INVERSE * self._write_cost)
+            wait = self._last_write + gap - time.monotonic()
             if wait <= 0:
                 self.write_json(complete=False)
             elif self._pending is None:
@@ -208,9 +216,11 @@ class ReportController:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            rec = self._record(report.nodeid)
-            rec.outcome, rec.longrepr = "error", report.longreprtext
-            self.write_json(complete=False)
+            with self._lock:
+                rec = self._record(report.nodeid)
+                rec.outcome, rec.longrepr = "error", report.longreprtext
+                self._finished[report.nodeid] = rec.json_text()
+                self.write_json(complete=False)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected.update((item.nodeid, test_meta(item)["verdict"]) for item in session.items)

@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--run-time-limit", type=float, default=RUN_TIME_LIMIT_S, metavar="S",
                     help="kill a run that takes longer and count its fault as missed")
     ap.add_argument("--field", action="store_true",
-                    help="every run against the emulator with every field knob on (python -m emulator --field: "
+                    help="every run against the emulator with the AT port's field knobs on (python -m emulator --field-port: "
                          "USB re-enumeration behind its PTY symlink, URCs at any moment, byte-at-a-time delivery, "
                          "slow registration, a SIM PIN, PDP drops): every fault must still be caught and every "
                          "clean selection pass")

@@ -126,18 +126,22 @@ QCOAPCLOSE = Command(
     max_response_note="75 s, determined by network",
 )
 
+def write_only_forms(name: str, test: tuple[str, ...], write: str, write_responses: tuple[str, ...]) -> tuple[CommandForm, ...]:
+    """The forms of a command the document gives as test and write only: its read and execution
+    forms are undocumented (the suite records what the module answers to them)."""
+    return (CommandForm(T, f"{name}=?", test),
+            CommandForm(R, f"{name}?", ("ERROR",), documented=False),
+            CommandForm(W, write, write_responses),
+            CommandForm(E, name, ("ERROR",), documented=False))
+
+
 QCOAPHEADER = Command(
     name="AT+QCOAPHEADER",
     tag="HDR",
     section="3.3.4",
     title="Configure CoAP Message Header",
-    forms=(
-        CommandForm(T, "AT+QCOAPHEADER=?",
-                    ("+QCOAPHEADER: (0-5),(0-65535),(0,1),(0-8),<token>", "OK")),
-        CommandForm(R, "AT+QCOAPHEADER?", ("ERROR",), documented=False),
-        CommandForm(W, "AT+QCOAPHEADER=<clientID>,<msgID>,<mode>[,<TKL>,<token>]", ("OK", "ERROR")),
-        CommandForm(E, "AT+QCOAPHEADER", ("ERROR",), documented=False),
-    ),
+    forms=write_only_forms("AT+QCOAPHEADER", ("+QCOAPHEADER: (0-5),(0-65535),(0,1),(0-8),<token>", "OK"),
+                           "AT+QCOAPHEADER=<clientID>,<msgID>,<mode>[,<TKL>,<token>]", ("OK", "ERROR")),
     parameters=(CLIENT_ID, MSG_ID, HEADER_MODE, TKL, TOKEN),
     max_response_time=0.3,
 )
@@ -147,14 +151,9 @@ QCOAPOPTION = Command(
     tag="OPT",
     section="3.3.5",
     title="Configure CoAP Message Options",
-    forms=(
-        CommandForm(T, "AT+QCOAPOPTION=?",
-                    ("+QCOAPOPTION: (0-5),(0,1),(0-7),<opt_number>,<opt_value>", "OK")),
-        CommandForm(R, "AT+QCOAPOPTION?", ("ERROR",), documented=False),
-        CommandForm(W, "AT+QCOAPOPTION=<clientID>,<mode>,<opt_index>[,<opt_number>,<opt_value>]",
-                    ("OK", "ERROR")),
-        CommandForm(E, "AT+QCOAPOPTION", ("ERROR",), documented=False),
-    ),
+    forms=write_only_forms("AT+QCOAPOPTION", ("+QCOAPOPTION: (0-5),(0,1),(0-7),<opt_number>,<opt_value>", "OK"),
+                           "AT+QCOAPOPTION=<clientID>,<mode>,<opt_index>[,<opt_number>,<opt_value>]",
+                           ("OK", "ERROR")),
     parameters=(CLIENT_ID, OPTION_MODE, OPT_INDEX, OPT_NUMBER, OPT_VALUE),
     max_response_time=0.3,
 )
@@ -164,14 +163,9 @@ QCOAPSEND = Command(
     tag="SEND",
     section="3.3.6",
     title="Send CoAP Message",
-    forms=(
-        CommandForm(T, "AT+QCOAPSEND=?",
-                    ("+QCOAPSEND: (0-5),(0-3),<code_value>,<opt_bitmask>,(0-1024)", "OK")),
-        CommandForm(R, "AT+QCOAPSEND?", ("ERROR",), documented=False),
-        CommandForm(W, "AT+QCOAPSEND=<clientID>,<type>,<code_value>,<opt_bitmask>[,<payload_length>]",
-                    (">", "OK", "+QCOAPACK: <clientID>,<type>,<msgID>,<result>", "ERROR")),
-        CommandForm(E, "AT+QCOAPSEND", ("ERROR",), documented=False),
-    ),
+    forms=write_only_forms("AT+QCOAPSEND", ("+QCOAPSEND: (0-5),(0-3),<code_value>,<opt_bitmask>,(0-1024)", "OK"),
+                           "AT+QCOAPSEND=<clientID>,<type>,<code_value>,<opt_bitmask>[,<payload_length>]",
+                           (">", "OK", "+QCOAPACK: <clientID>,<type>,<msgID>,<result>", "ERROR")),
     parameters=(CLIENT_ID, MSG_TYPE, CODE_VALUE, OPT_BITMASK, PAYLOAD_LENGTH),
     max_response_time=0.3,
 )
