@@ -189,7 +189,7 @@ class LabgridPlace:
 
     def _pump(self, seconds: float) -> None:
         """Let the session's stream apply place and resource updates for ``seconds``."""
-        self._run(asyncio.sleep(seconds))
+        self._run(asyncio.sleep(seconds))  # event-free: the session applies the coordinator's updates while its loop runs
 
     def place(self) -> Any:
         self.connect()
