@@ -14,6 +14,7 @@ from .at_frontend import AtFrontend
 from .config import Config, Latency
 from .faults import FAULTS, Faults
 from .field import add_arguments as add_field_arguments, knobs_from_args
+from .radio_path import RadioPath, install
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,10 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 
 async def serve(args: Args) -> None:
-    frontend = AtFrontend(args.config)
+    # one module, one radio: every client socket of this process goes through this path
+    config = args.config
+    install(RadioPath(config.knobs.path_knobs(), config.time_scale, config.knobs.rng))
+    frontend = AtFrontend(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .radio_path import DEFAULT_IDLE_S, RRC_PROMOTION_S, Delay, PathKnobs, RadioPath, install
+from .radio_path import DEFAULT_IDLE_S, RRC_PROMOTION_S, Delay, PathKnobs
 
 #: what --field implies for the PIN when --sim-pin is not given (the rig must know it)
 FIELD_SIM_PIN = "1234"
@@ -180,10 +180,7 @@ def knobs_from_args(ap: argparse.ArgumentParser, a: argparse.Namespace) -> Field
         ap.error(problem)
     if values["rat"] is None:
         values["rat"] = "lte"
-    knobs = FieldKnobs(**values, seed=a.field_seed, pty_link=a.pty_link)
-    # one module, one radio: every client socket of this process goes through this path
-    install(RadioPath(knobs.path_knobs(), getattr(a, "time_scale", 1.0), knobs.rng))
-    return knobs
+    return FieldKnobs(**values, seed=a.field_seed, pty_link=a.pty_link)
 
 
 def _link_problem(link: str | None) -> str:
