@@ -19,7 +19,7 @@ from evidence import Evidence
 from fixtures.rig import RigConfig
 from fixtures.server import DTLS, UDP, ServerCaptures
 from reference_server import ReferenceServer
-from reference_server.dtls_server import EVENT_CONNECTED, LEVEL_NOALERT
+from wire.tinydtls import EVENT_CONNECTED, LEVEL_NOALERT
 from spec import QCOAPOPEN
 
 DTLS_FAILURE = -9

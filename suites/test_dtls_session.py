@@ -21,7 +21,7 @@ from evidence import Evidence
 from fixtures.rig import RigConfig
 from fixtures.server import ServerCaptures
 from reference_server import CON, NON, Datagram, EmptyAck, Piggyback, ReferenceServer, SeparateResponse
-from reference_server.dtls_server import CODE_CLOSE_NOTIFY, EVENT_CONNECTED, LEVEL_NOALERT, LEVEL_WARNING
+from wire.tinydtls import CODE_CLOSE_NOTIFY, EVENT_CONNECTED, LEVEL_NOALERT, LEVEL_WARNING
 from spec import QCOAPOPEN
 
 GET, POST = 1, 2

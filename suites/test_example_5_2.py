@@ -20,7 +20,7 @@ from fixtures.dtls import (APPLICATION_DATA, DTLS_1_2, PSK_CONTEXT, application_
 from evidence import Evidence
 from fixtures.rig import RigConfig
 from reference_server import ReferenceServer
-from reference_server.dtls_server import CODE_CLOSE_NOTIFY, EVENT_CONNECTED, LEVEL_NOALERT, LEVEL_WARNING
+from wire.tinydtls import CODE_CLOSE_NOTIFY, EVENT_CONNECTED, LEVEL_NOALERT, LEVEL_WARNING
 
 from . import examples
 

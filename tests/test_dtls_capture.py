@@ -13,7 +13,7 @@ from fixtures.dtls import (PskEntry, application_records, checksum_matches, hell
                            negotiated_cipher_suite, plaintext_leaks, qfupl_checksum, record_names,
                            record_problems)
 from reference_server import CON, NON, Datagram, ReferenceServer, Silence
-from reference_server.dtls_server import is_client_hello
+from wire.dtls_records import is_client_hello
 from reference_server.server import RCVBUF
 from reference_server.testing import DtlsClient, UdpClient, request_bytes
 

@@ -3,7 +3,7 @@
 import pytest
 
 from reference_server import ACK, CON, ReferenceServer, SeparateResponse, EmptyAck, coap
-from reference_server.dtls_server import ALERT_INTERNAL_ERROR, EVENT_CONNECTED, LEVEL_FATAL
+from wire.tinydtls import ALERT_INTERNAL_ERROR, EVENT_CONNECTED, LEVEL_FATAL
 from reference_server.testing import DtlsClient, request_bytes
 
 IDENTITY, KEY = b"864508030012428", bytes.fromhex("313233343446473839")
