@@ -49,8 +49,3 @@ CODE_VALUES: frozenset[int] = frozenset(
     (0, 1, 2, 3, 4, 65, 66, 67, 68, 69, 128, 129, 130, 131, 132, 133, 134, 140, 141, 143,
      160, 161, 162, 163, 164, 165)
 )
-
-
-def code_text(code: int) -> str:
-    """c.dd form of an 8-bit CoAP code."""
-    return f"{code >> 5}.{code & 0x1F:02d}"

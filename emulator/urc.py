@@ -5,9 +5,10 @@ import random
 import time
 
 import aiocoap
+from aiocoap.numbers.codes import Code
 
 from .faults import Faults
-from .tables import OPTION_TABLE, OptFormat, code_text
+from .tables import OPTION_TABLE, OptFormat
 
 
 def line(text: str | bytes) -> bytes:
@@ -43,7 +44,7 @@ def qcoaprecv(cid: int, msg: aiocoap.Message, faults: Faults) -> bytes:
     fields = [
         str(cid),
         str(msg.mid),
-        str(code) if faults.on("recv-code-as-number") else code_text(code),
+        str(code) if faults.on("recv-code-as-number") else Code(code).dotted,
         str(len(msg.token) * (2 if faults.on("recv-tkl-hex-digits") else 1)),
         msg.token.hex().upper(),
     ]
