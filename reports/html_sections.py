@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from spec.verdicts import JUDGED
+
 from .text import h
+
+JUDGED_VALUES = frozenset(v.value for v in JUDGED)
 
 STYLE = """<style id="bg96-style">
 .bg96-section{margin:24px 0}.bg96-section h2{margin-bottom:6px}
@@ -81,12 +85,39 @@ def traceability(rows: list[dict[str, Any]]) -> str:
         tests = "<br>".join(f"{h(t['nodeid'])} <b>{h(t['outcome'])}</b>" for t in r["tests"])
         rid = f"<code>{h(r['id'])}</code>" + (' <span class="bg96-bad">unknown id</span>' if r["unknown_id"] else "")
         status_html = f'<span class="bg96-bad">{h(status)}</span>' if status in ("failed", "uncovered") else h(status)
-        out.append((cls, [rid, h(r["section"]), h(r["text"]), h(r["verdict"]), status_html, tests]))
+        out.append((cls, [rid, h(r["section"]), h(r["text"]), verdict_cell(r), judged_by_cell(r), status_html, tests]))
     covered = sum(1 for r in rows if r["status"] != "uncovered" and not r["unknown_id"])
     total = sum(1 for r in rows if not r["unknown_id"])
     return (f'<section id="traceability" class="bg96-section"><h2>Traceability matrix</h2>'
             f"<p>{covered} of {total} requirements checked by at least one test.</p>"
-            + _table(["requirement", "section", "text", "verdict", "status", "tests"], out) + "</section>")
+            + _table(["requirement", "section", "text", "verdict", "judged by", "status", "tests"], out) + "</section>")
+
+
+#: test functions and assertions per function the matrix names; the rest are counted
+SHOWN_TESTS = 3
+SHOWN_ASSERTS = 2
+
+
+def verdict_cell(row: dict[str, Any]) -> str:
+    """The verdict class, and for an observation why the document leaves it open."""
+    reason = row.get("silent_reason", "")
+    return h(row["verdict"]) + (f'<br><small>silent: {h(reason)}</small>' if reason else "")
+
+
+def judged_by_cell(row: dict[str, Any]) -> str:
+    """The document's criterion where spec/ states one, then the assertions of the first tests."""
+    judged = row.get("judged_by") or {}
+    parts = [f"<i>{h(judged['criterion'])}</i>"] if judged.get("criterion") else []
+    checks = judged.get("checks", [])
+    for entry in checks[:SHOWN_TESTS]:
+        name = entry["test"].rsplit("::", 1)[-1]
+        asserts = "<br>".join(f"<code>{h(a)}</code>" for a in entry["asserts"][:SHOWN_ASSERTS])
+        parts.append(f"<b>{h(name)}</b>: {asserts}")
+    if len(checks) > SHOWN_TESTS:
+        parts.append(f"<small>and {len(checks) - SHOWN_TESTS} more test(s)</small>")
+    if not checks and row.get("tests") and row.get("verdict") in JUDGED_VALUES:
+        parts.append('<span class="bg96-bad">no assertion on the module found</span>')
+    return "<br>".join(parts)
 
 
 def observations(rows: list[dict[str, str]]) -> str:

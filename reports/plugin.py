@@ -196,6 +196,7 @@ class ReportController:
         meta = getattr(report, "bg96_meta", None)
         if isinstance(meta, dict):
             rec.verdict, rec.requirements, rec.td = meta["verdict"], list(meta["requirements"]), list(meta["td"])
+            rec.checks = list(meta.get("checks", []))
         new = results.phase_outcome(report.when or "", report.outcome, hasattr(report, "wasxfail"))
         rec.outcome = results.merge_outcome(rec.outcome, report.when or "", new)
         rec.duration = round(rec.duration + float(report.duration or 0.0), 6)

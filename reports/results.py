@@ -29,6 +29,7 @@ class TestRecord:
     verdict: str = ""
     requirements: list[str] = field(default_factory=list)
     td: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)  # the assertions that judge it (reports.assertions)
     worker: str = ""
     observations: list[dict[str, str]] = field(default_factory=list)
     timings: list[dict[str, Any]] = field(default_factory=list)
@@ -76,10 +77,21 @@ def traceability(records: list[TestRecord]) -> list[dict[str, Any]]:
     rows = []
     for req in spec.REQUIREMENTS:
         tests = by_req.pop(req.id, [])
-        rows.append(_trace_row(req.id, req.section, req.text, req.verdict.value, tests))
+        rows.append(_trace_row(req.id, req.section, req.text, req.verdict.value, tests)
+                    | {"silent_reason": req.silent_reason, "judged_by": judged_by(req.judged_by, tests)})
     for rid, tests in sorted(by_req.items()):
         rows.append(_trace_row(rid, "", "(not a requirement id of spec/)", "", tests, unknown=True))
     return rows
+
+
+def judged_by(stated: str, tests: list[TestRecord]) -> dict[str, Any]:
+    """What judges a requirement: the document's criterion where spec/ states one, and per test
+    function (parameters folded) the assertions its source holds on the module's behaviour."""
+    checks: dict[str, list[str]] = {}
+    for rec in tests:
+        if rec.checks:
+            checks.setdefault(rec.nodeid.split("[")[0], rec.checks)
+    return {"criterion": stated, "checks": [{"test": t, "asserts": c} for t, c in checks.items()]}
 
 
 def requirement_status(outcomes: list[str]) -> str:

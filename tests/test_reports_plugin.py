@@ -62,10 +62,16 @@ def _exchange(ev):
     ev.timings.append(Timing("AT+QCOAPCFG", 'AT+QCOAPCFG="trans",0', 0.45, 0.3))  # over the maximum
 
 
+@pytest.fixture
+def module():
+    return SimpleNamespace(final="OK")
+
+
 @pytest.mark.req("SEND-MRT", "CFG-TRANS-RANGE")
 @pytest.mark.td("TD_COAP_CORE_01")
-def test_send(evidence):
+def test_send(evidence, module):
     _exchange(evidence)
+    assert module.final == "OK", "SEND answers OK"
     table = evidence.table("Retransmissions", ("#", "interval (s)"))
     table.rows.append((1, 2.1))
 
@@ -174,6 +180,16 @@ def _check_outputs(p: pytest.Pytester) -> dict:
     matrix = html[html.index('id="traceability"'):html.index('id="observations"')]
     assert re.search(r'bg96-row-uncovered"><td><code>CFG-PDPCID-RANGE</code>', matrix)
     assert re.search(r'bg96-row-failed"><td><code>OPEN-MRT</code>', matrix)
+    # "judged by": the assertion on the module found in the test's source, per requirement
+    assert trace["SEND-MRT"]["judged_by"]["checks"] == [
+        {"test": "test_sample.py::test_send", "asserts": ["module.final == 'OK'"]}]
+    assert trace["OPEN-MRT"]["judged_by"]["checks"] == []  # `assert False` judges nothing of the module
+    assert trace["CFG-DTLS-DEFAULT"]["silent_reason"]
+    send_row = matrix[matrix.index("<code>SEND-MRT</code>"):]
+    assert "<b>test_send</b>: <code>module.final == &#x27;OK&#x27;</code>" in send_row.split("</tr>")[0]
+    open_row = matrix[matrix.index("<code>OPEN-MRT</code>"):].split("</tr>")[0]
+    assert "no assertion on the module found" in open_row
+    assert "silent: " in matrix[matrix.index("<code>CFG-DTLS-DEFAULT</code>"):].split("</tr>")[0]
     junit = ET.parse(out / "report.junit.xml").getroot()
     props = {(c.get("name"), p.get("name")): p.get("value")
              for c in junit.iter("testcase") for p in c.iter("property")}
