@@ -113,7 +113,8 @@ def test_nat_rebind_moves_the_source_port_after_idle_only(sink: socket.socket) -
 
 
 def test_idle_drop_loses_the_first_datagram_after_idle_and_the_retransmission_arrives(sink: socket.socket) -> None:
-    with module(sink.getsockname()[1], "--field-idle-drop", "0.99") as c:
+    # seeded: the first draw of this seed is a loss (unseeded, one run in a hundred kept the copy)
+    with module(sink.getsockname()[1], "--field-idle-drop", "0.99", "--field-seed", "1") as c:
         start = time.monotonic()
         assert final_of(c.cmd("AT+QCOAPSEND=0,0,1,0,0")) == "OK"  # a CON: retransmitted after 2-3 module s
         data, _ = sink.recvfrom(2048)
