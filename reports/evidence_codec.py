@@ -16,7 +16,6 @@ import pytest
 import spec
 from spec import Verdict
 
-from .assertions import KEPT, checks_of
 from .text import printable
 
 PCAP_LIMIT = 2 * 1024 * 1024  # bytes embedded in the report; larger captures are linked by path
@@ -31,8 +30,7 @@ def strictest(verdicts: list[str]) -> str:
 
 
 def test_meta(item: pytest.Item) -> dict[str, Any]:
-    """Requirement ids, verdict class and plugtest ids from the item's markers; the checks that judge it
-    from its source (reports.assertions)."""
+    """Requirement ids, verdict class and plugtest ids from the item's markers."""
     reqs: list[str] = []
     for m in item.iter_markers("req"):
         reqs.extend(str(a) for a in m.args if str(a) not in reqs)
@@ -45,9 +43,7 @@ def test_meta(item: pytest.Item) -> dict[str, Any]:
     else:
         verdict = strictest([spec.REQUIREMENTS_BY_ID[r].verdict.value
                              for r in reqs if r in spec.REQUIREMENTS_BY_ID])
-    function = getattr(item, "function", None)
-    checks = list(checks_of(str(item.path), function.__name__)) if reqs and function is not None else []
-    return {"requirements": reqs, "verdict": verdict, "td": tds, "checks": checks[:KEPT]}
+    return {"requirements": reqs, "verdict": verdict, "td": tds}
 
 
 def _time0(evidence: Any) -> float | None:

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from evidence.stash import EVIDENCE_KEY, RUN_INFO_KEY
+from evidence.stash import EVIDENCE_KEY, RUN_INFO_KEY, report_dir
 
 from . import html_evidence, html_sections, html_verdict, page, results
-from evidence.stash import report_dir
+from .assertions import KEPT, checks_of
 from .compare import Comparison, UnreadableResults, compare, load
 from .evidence_codec import serialise_evidence, serialise_run_info, test_meta
 from .lazy import packed
@@ -149,11 +149,18 @@ class ReportController:
         records = [r for n, r in self.records.items() if not finished_only or n in self._finished]
         return {"schema": SCHEMA, "complete": complete, "run": self.run_document(),
                 "summary": results.summary(records), "tests": [r.as_json() for r in records],
-                "traceability": results.traceability(records),
+                "traceability": results.traceability(records, self.checks_of),
                 "observations": results.observations(records),
                 "response_times": results.response_times(records), "errata": results.errata(),
                 "not_run": [{"nodeid": n, "verdict": v} for n, v in self.collected.items()
                             if n not in self.records or self.records[n].outcome == "unknown"]}
+
+    def checks_of(self, nodeid: str) -> tuple[str, ...]:
+        """The assertions on the module in a test's source (reports.assertions), read here on the
+        controller once per test function: workers and merged rigs need not carry them."""
+        file, _, rest = nodeid.partition("::")
+        function = rest.rsplit("::", 1)[-1].split("[")[0]
+        return checks_of(str(self.config.rootpath / file), function)[:KEPT]
 
     def write_json(self, complete: bool) -> None:
         with self._lock:
@@ -196,7 +203,6 @@ class ReportController:
         meta = getattr(report, "bg96_meta", None)
         if isinstance(meta, dict):
             rec.verdict, rec.requirements, rec.td = meta["verdict"], list(meta["requirements"]), list(meta["td"])
-            rec.checks = list(meta.get("checks", []))
         new = results.phase_outcome(report.when or "", report.outcome, hasattr(report, "wasxfail"))
         rec.outcome = results.merge_outcome(rec.outcome, report.when or "", new)
         rec.duration = round(rec.duration + float(report.duration or 0.0), 6)

@@ -11,7 +11,7 @@ import statistics
 import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import spec
 
@@ -29,7 +29,6 @@ class TestRecord:
     verdict: str = ""
     requirements: list[str] = field(default_factory=list)
     td: list[str] = field(default_factory=list)
-    checks: list[str] = field(default_factory=list)  # the assertions that judge it (reports.assertions)
     worker: str = ""
     observations: list[dict[str, str]] = field(default_factory=list)
     timings: list[dict[str, Any]] = field(default_factory=list)
@@ -68,8 +67,14 @@ def merge_outcome(current: str, when: str, new: str) -> str:
     return current
 
 
-def traceability(records: list[TestRecord]) -> list[dict[str, Any]]:
-    """Every requirement of spec.REQUIREMENTS with its tests; ids tests name but spec lacks come last."""
+def no_checks(nodeid: str) -> Sequence[str]:
+    return ()
+
+
+def traceability(records: list[TestRecord],
+                 checks: Callable[[str], Sequence[str]] = no_checks) -> list[dict[str, Any]]:
+    """Every requirement of spec.REQUIREMENTS with its tests; ids tests name but spec lacks come last.
+    ``checks`` gives the assertions that judge a test (by node id), for the "judged by" column."""
     by_req: dict[str, list[TestRecord]] = {}
     for rec in records:
         for rid in rec.requirements:
@@ -78,20 +83,21 @@ def traceability(records: list[TestRecord]) -> list[dict[str, Any]]:
     for req in spec.REQUIREMENTS:
         tests = by_req.pop(req.id, [])
         rows.append(_trace_row(req.id, req.section, req.text, req.verdict.value, tests)
-                    | {"silent_reason": req.silent_reason, "judged_by": judged_by(req.judged_by, tests)})
+                    | {"silent_reason": req.silent_reason, "judged_by": judged_by(req.judged_by, tests, checks)})
     for rid, tests in sorted(by_req.items()):
         rows.append(_trace_row(rid, "", "(not a requirement id of spec/)", "", tests, unknown=True))
     return rows
 
 
-def judged_by(stated: str, tests: list[TestRecord]) -> dict[str, Any]:
+def judged_by(stated: str, tests: list[TestRecord], checks: Callable[[str], Sequence[str]]) -> dict[str, Any]:
     """What judges a requirement: the document's criterion where spec/ states one, and per test
     function (parameters folded) the assertions its source holds on the module's behaviour."""
-    checks: dict[str, list[str]] = {}
+    found: dict[str, list[str]] = {}
     for rec in tests:
-        if rec.checks:
-            checks.setdefault(rec.nodeid.split("[")[0], rec.checks)
-    return {"criterion": stated, "checks": [{"test": t, "asserts": c} for t, c in checks.items()]}
+        function = rec.nodeid.split("[")[0]
+        if function not in found and (asserts := list(checks(rec.nodeid))):
+            found[function] = asserts
+    return {"criterion": stated, "checks": [{"test": t, "asserts": c} for t, c in found.items()]}
 
 
 def requirement_status(outcomes: list[str]) -> str:
