@@ -22,6 +22,21 @@ def test_long_tests_land_in_different_shares() -> None:
     assert max(per_share) < 28.5, per_share  # each long test in its own share
 
 
+def test_a_module_of_harness_tests_stays_in_one_share() -> None:
+    """A labgrid lab or an emulator shared by a module's tests is set up once, not once per worker."""
+    durations = [0.02] * 40
+    groups = [None] * 20 + ["tests/test_labgrid.py"] * 6 + ["tests/test_rigs.py"] * 8 + [None] * 6
+    order = balanced_order(durations, 4, groups)
+    assert sorted(order) == list(range(40))
+    shares = worksteal_shares(40, 4)
+    starts = [sum(shares[:i]) for i in range(4)]
+    share_of = {index: n for n, (s, k) in enumerate(zip(starts, shares)) for index in order[s:s + k]}
+    assert len({share_of[i] for i in range(20, 26)}) == 1 and len({share_of[i] for i in range(26, 34)}) == 1
+    # a group larger than any share is split, nothing lost
+    order = balanced_order([0.02] * 12, 4, ["tests/big.py"] * 12)
+    assert sorted(order) == list(range(12))
+
+
 @pytest.mark.parametrize("argv, expected", [
     (["pytest", "suites", "-n", "4", "--dist", "worksteal"], 4),
     (["pytest", "suites", "-n", "4", "--dist=worksteal"], 4),
