@@ -56,7 +56,7 @@ class Action:
     time: float
     direction: str
     index: int  # the datagram's number in its direction since the last reset
-    action: str  # forward drop delay duplicate hold release
+    action: str  # forward drop delay duplicate hold release foreign (a stranger, ignored)
     size: int
     peer: tuple[str, int]  # the DUT's address (the relay's client side)
     note: str = ""

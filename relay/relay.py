@@ -2,9 +2,12 @@
 
 The DUT dials the relay instead of the server. Each DUT address gets its own upstream socket,
 so the server sees one stable peer per DUT session, and what the server sends to that peer goes
-back to the DUT address it belongs to. One network loop (wire.loop) polls the sockets and a timer heap
-(delays, reorder holds); tests change rules and read the record under a lock, and wait on a
-condition, never a sleep. Works for plain CoAP and DTLS alike: datagrams are opaque here.
+back to the DUT address it belongs to. Only the configured upstream (the target server) is
+upstream: a datagram on the relay's port from the target itself or from the relay's own upstream
+sockets, or from a source the relay was told is not the module's (:meth:`Relay.accept`), is a
+stranger's: recorded (action ``foreign``), never forwarded, never trusted as the module's.
+One network loop (wire.loop) polls the sockets and a timer heap (delays, reorder holds); tests
+change rules and read the record under a lock, and wait on a condition, never a sleep. Works for plain CoAP and DTLS alike: datagrams are opaque here.
 """
 from __future__ import annotations
 
@@ -60,6 +63,8 @@ class Relay:
         self._sock: socket.socket | None = None
         self._loop: Loop | None = None
         self._generation = 0  # reset() invalidates scheduled sends of the previous test
+        self._accept: Callable[[Address], bool] = lambda _: True  # sources that may be the DUT
+        self._strangers: list[Action] = []
 
     # ---- lifecycle -----------------------------------------------------------------------
     def start(self) -> "Relay":
@@ -135,17 +140,45 @@ class Relay:
             return (name[0], name[1])
 
     def is_upstream(self, peer: Address) -> bool:
-        """Whether ``peer`` is one of the relay's upstream sockets: what the server hears from it
-        is the module's (a server attributing datagrams trusts it)."""
+        """Whether ``peer`` is the relay's upstream socket for an accepted DUT, connected to the
+        configured upstream: what the server hears from it is the module's (a server attributing
+        datagrams trusts it). A stranger's datagram is never forwarded, so it never comes from one."""
         with self._cond:
-            socks = list(self._upstream.values())
+            socks = [s for dut, s in self._upstream.items() if self._accept(dut)]
+            target = self._target
         for sock in socks:
             try:
-                if sock.getsockname()[:2] == tuple(peer):
+                if sock.getsockname()[:2] == tuple(peer) and sock.getpeername()[:2] == target:
                     return True
             except OSError:
-                continue  # closed at stop
+                continue  # closed at stop, or not connected
         return False
+
+    def accept(self, may_be_dut: Callable[[Address], bool]) -> None:
+        """Only sources for which ``may_be_dut`` holds are relayed (the rig's operator ranges);
+        the others are strangers: recorded, ignored."""
+        with self._cond:
+            self._accept = may_be_dut
+
+    def strangers(self) -> list[Action]:
+        """Datagrams the relay ignored as not the module's, since it started."""
+        with self._cond:
+            return list(self._strangers)
+
+    def _is_stranger(self, source: Address) -> str:
+        """Why a datagram on the relay's port is not a DUT's ('' if it may be): the configured
+        upstream or the relay's own upstream sockets (a loop), or a source not accepted."""
+        with self._cond:
+            target, socks, accept = self._target, list(self._upstream.values()), self._accept
+        if source == target:
+            return "from the configured upstream itself"
+        for sock in socks:
+            try:
+                if sock.getsockname()[:2] == source:
+                    return "from the relay's own upstream socket"
+            except OSError:
+                continue
+        return "" if _safe(accept, source) else "not an accepted source of the module"
 
     # ---- rules ---------------------------------------------------------------------------
     def add(self, rule: Rule) -> Rule:
@@ -231,6 +264,14 @@ class Relay:
                 continue  # an ICMP error queued on the socket (server port closed): nothing to relay
             peer = (addr[0], addr[1]) if direction == UP else dut
             assert peer is not None
+            why = self._is_stranger(peer) if direction == UP else ""
+            if why:
+                stranger = Action(time.monotonic(), UP, 0, "foreign", len(data), peer, why)
+                with self._cond:
+                    self._strangers.append(stranger)
+                    self._actions.append(stranger)
+                    self._cond.notify_all()
+                continue
             self._handle(direction, data, peer)
 
     def _upstream_for(self, dut: Address) -> socket.socket:
@@ -308,3 +349,10 @@ class Relay:
                 self._sock.sendto(data, peer)
         except OSError as exc:
             self._record(direction, index, "drop", len(data), peer, f"send failed: {exc}")
+
+
+def _safe(predicate: Callable[[Address], bool], source: Address) -> bool:
+    try:
+        return bool(predicate(source))
+    except Exception:  # noqa: BLE001 - a rig's predicate must not stop the relay
+        return False

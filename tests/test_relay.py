@@ -202,3 +202,27 @@ def test_cli_forwards_until_terminated(server: Peer, dut: Peer) -> None:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0 and "up #1 forward 7 B" in out
+
+
+def test_only_accepted_sources_are_relayed_and_trusted(relay: Relay, dut: Peer, server: Peer) -> None:
+    """A stranger on the relay's port is recorded and ignored: nothing forwarded, never upstream."""
+    relay.accept(lambda source: source == dut.address)
+    seen = exchange(dut, server, relay, b"module")
+    assert relay.is_upstream(seen)
+    stranger = Peer()
+    try:
+        stranger.send(b"scan", relay.advertised)
+        found = relay.wait_action(lambda a: a.action == "foreign", WAIT)
+        assert found.peer == stranger.address and [a.peer for a in relay.strangers()] == [stranger.address]
+        assert server.nothing_within(0.2), "a stranger's datagram was forwarded"
+        assert not relay.is_upstream(stranger.address)
+    finally:
+        stranger.close()
+
+
+def test_the_configured_upstream_is_never_a_dut(relay: Relay, server: Peer) -> None:
+    """The server itself sending to the relay's port is not relayed back to it (no loop)."""
+    server.send(b"from upstream", relay.advertised)
+    found = relay.wait_action(lambda a: a.action == "foreign", WAIT)
+    assert found.note == "from the configured upstream itself"
+    assert relay.upstream_address() is None and not relay.is_upstream(server.address)
