@@ -50,10 +50,13 @@ class DtlsLink:
         assert self._dtls is not None
         self._dtls.connect()
         self._schedule()
+        self._raw.path.hold(self._raw)  # the retransmitted flights: see RadioPath.hold
         try:
             await asyncio.wait_for(asyncio.shield(self._connected), timeout)
         except asyncio.TimeoutError as e:
             raise DtlsHandshakeError("handshake timeout") from e
+        finally:
+            self._raw.path.unhold(self._raw)
 
     def _on_event(self, level: int, code: int) -> None:
         if (level, code) == (LEVEL_NOALERT, EVENT_CONNECTED) and not self._connected.done():

@@ -132,6 +132,19 @@ class RadioPath:
         self._links: weakref.WeakKeyDictionary[PathLink, _LinkState] = weakref.WeakKeyDictionary()
         self._radio_busy_until = 0.0  # the radio is connected (or promoting) until this moment
         self._last_traffic: float | None = None
+        #: sockets in a DTLS handshake: its flights keep the radio and the NAT mapping up
+        self._held: weakref.WeakSet[PathLink] = weakref.WeakSet()
+
+    def hold(self, link: PathLink) -> None:
+        """A DTLS handshake goes on over ``link`` (its first flight already sent): tinydtls
+        retransmits a lost flight after 2 s of real time, a clock the time scale cannot reach
+        (200 module seconds at 0.01), where on a module the retransmission comes within the RRC
+        inactivity timer and the NAT timeout. Until :meth:`unhold`, the link's datagrams find
+        the radio connected and the mapping alive, as they would at scale 1."""
+        self._held.add(link)
+
+    def unhold(self, link: PathLink) -> None:
+        self._held.discard(link)
 
     # ---- the hooks the links call
     def uplink(self, link: PathLink, data: bytes) -> None:
@@ -141,8 +154,9 @@ class RadioPath:
             return
         now = asyncio.get_running_loop().time()
         state = self._state(link)
-        rebind = self._nat_expired(state, now)
-        was_idle, wake = self._wake(now)
+        held = link in self._held
+        rebind = not held and self._nat_expired(state, now)
+        was_idle, wake = (False, 0.0) if held else self._wake(now)
         if was_idle and self.knobs.idle_drop is not None and self._rng["idle-drop"].random() < self.knobs.idle_drop:
             log.info("radio path: first datagram after idle lost (%d bytes)", len(data))
             self._touch(now + wake)  # the radio woke up all the same: the next one goes through
