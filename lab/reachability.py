@@ -81,6 +81,19 @@ def max_rtt(rig: RigConfig) -> float:
     return HARDWARE_MAX_RTT_S if not rig.uses_emulator else EMULATOR_PATH_S * rig.time_scale + HOST_SLACK_S
 
 
+#: emulator options that let its radio path lose a datagram (the first one after idle)
+LOSSY_EMULATOR_OPTIONS = ("--field", "--field-network", "--field-idle-drop")
+
+
+def path_may_lose(rig: RigConfig) -> bool:
+    """Whether a datagram the module sent may never reach the server: always on a bench (radio,
+    operator network); on the emulator only when the rig gives its path the idle-drop habit. Where
+    it cannot, a copy the module reported sent and the server never saw is the module's fault."""
+    if not rig.uses_emulator:
+        return True
+    return any(arg.split("=")[0] in LOSSY_EMULATOR_OPTIONS for arg in rig.emulator_args)
+
+
 def arrival_window(rig: RigConfig) -> float:
     """How long a datagram the module was told to send may take to reach the server, and so how
     long "nothing arrives" must be watched: SEND's maximum response time, the AT grace, and the

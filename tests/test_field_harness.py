@@ -330,3 +330,18 @@ def test_an_rfc2217_port_through_ser2net(start: Start, tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(5)
+
+
+def test_a_con_copy_is_a_retransmission_only_ack_timeout_after_the_send() -> None:
+    """The wire invariant: a second copy of a CON is a retransmission if it arrives at least
+    ACK_TIMEOUT (scaled) after AT+QCOAPSEND was written, however late the first copy arrived (an
+    RRC set-up holding it until the retransmission joined it); a sooner one is a second send."""
+    from fixtures.coap import early_copies
+    from reference_server import Datagram
+
+    def at(t: float) -> Datagram:
+        return Datagram("rx", t, ("127.0.0.1", 1), b"\x40\x01\x00\x01")
+
+    scale, written = 0.01, 100.0  # ACK_TIMEOUT 2 s -> 0.02 s
+    assert early_copies([at(written + 0.0201)], written, scale) == []  # joined a first copy held by RRC
+    assert early_copies([at(written + 0.005)], written, scale) == [pytest.approx(0.005)]
