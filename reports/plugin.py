@@ -9,6 +9,7 @@ JSON results (rewritten as tests end, at most a second behind), pytest-html extr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import threading
 import time
@@ -43,6 +44,7 @@ CONTROLLER_KEY = pytest.StashKey["ReportController"]()
 INLINE_FAILURES = 40
 
 
+@functools.lru_cache(maxsize=1)
 def suite_version() -> str:
     """The version in pyproject.toml: the report says which suite judged the firmware."""
     try:
