@@ -32,6 +32,9 @@ def test_a_module_of_harness_tests_stays_in_one_share() -> None:
     starts = [sum(shares[:i]) for i in range(4)]
     share_of = {index: n for n, (s, k) in enumerate(zip(starts, shares)) for index in order[s:s + k]}
     assert len({share_of[i] for i in range(20, 26)}) == 1 and len({share_of[i] for i in range(26, 34)}) == 1
+    for group in (range(20, 26), range(26, 34)):  # at the head of its share: stealing takes from the end
+        start = starts[share_of[group[0]]]
+        assert set(order[start:start + len(group)]) == set(group)
     # a group larger than any share is split, nothing lost
     order = balanced_order([0.02] * 12, 4, ["tests/big.py"] * 12)
     assert sorted(order) == list(range(12))
