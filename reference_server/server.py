@@ -23,7 +23,7 @@ from . import script
 from .attribution import ModuleSources, Rebinding, Verdict
 from .capture import Capture, Listener, Predicate
 from .exchanges import EXCHANGE_TIMER, Exchanges
-from .records import CoapView, Datagram, Peer
+from .records import CoapHeader, CoapView, Datagram, Peer
 from .resources import PeerAddress, SiteRenderer, default_site
 from .script import Rule, Send
 from .sessions import DtlsEvent, DtlsSessions
@@ -59,6 +59,9 @@ class ReferenceServer:
         self.rules = script.Rules()
         self._peers: dict[Peer, None] = {}
         self._backlog: deque[tuple[Datagram, bool]] = deque()  # (datagram, foreign)
+        #: the module's CONs answered during this test, by (peer, MID): their bytes and the
+        #: ACK/RST a duplicate gets again (loop thread; reset() forgets them)
+        self._answered: dict[tuple[Peer, int], tuple[bytes, list[Send]]] = {}
         self._loop = Loop("reference-server", busy=lambda: bool(self._backlog), after_poll=self._work_backlog,
                           on_exit=self._on_exit)
         self.exchanges = Exchanges(self._loop, self._transmit)
@@ -140,6 +143,7 @@ class ReferenceServer:
         self.exchanges.forget()
         self.sessions.forget_records()
         self._loop.call(lambda: self._loop.cancel(EXCHANGE_TIMER))
+        self._loop.call(self._answered.clear)
         self.foreign_capture.clear()
         self.sources.forget_rebindings()
         return self.capture.clear()
@@ -255,6 +259,8 @@ class ReferenceServer:
                 continue
             if old is not None:  # the module's NAT mapping moved: its session and exchanges follow
                 self.exchanges.rebind(old, got.peer)
+                for key in [k for k in self._answered if k[0] == old]:
+                    self._answered[(got.peer, key[1])] = self._answered.pop(key)
                 if self.is_dtls:
                     self.sessions.rebind(old, got.peer)
             if not self.is_dtls:  # DTLS: recorded by the sessions, once tinydtls has seen it
@@ -297,19 +303,42 @@ class ReferenceServer:
         view = dgram.message
         if view is None or view.mtype in (Type.ACK, Type.RST):
             return  # ACK/RST: matched to what we sent when recorded; never answered
-        rule = self.rules.pick(dgram, view)
-        if rule is not None:
-            sends: list[Send] = []
-            for action in rule.actions:
-                sends.extend(script.plan(action, view, dgram, self))
-        else:
-            sends = self._default_answer(dgram, view)
+        sends = self._duplicate_answer(dgram, view)
+        if sends is None:
+            rule = self.rules.pick(dgram, view)
+            if rule is not None:
+                sends = []
+                for action in rule.actions:
+                    sends.extend(script.plan(action, view, dgram, self))
+            else:
+                sends = self._default_answer(dgram, view)
+            self._remember_answer(dgram, view, sends)
         for s in sends:
             if s.delay > 0:
                 self._loop.schedule(s.delay, lambda s=s: self._transmit(dgram.peer, s.data, dgram, s.retransmit),
                                     EXCHANGE_TIMER)
             else:
                 self._transmit(dgram.peer, s.data, dgram, s.retransmit)
+
+    def _duplicate_answer(self, dgram: Datagram, view: CoapView) -> Optional[list[Send]]:
+        """RFC 7252 4.5: a copy of a CON already answered (same MID, same bytes, same peer) is
+        acknowledged again but not processed again: its ACK/RST again, no second separate
+        response. A module retransmits a request whose ACK the path held beyond ACK_TIMEOUT (an
+        RRC set-up); a second response with a new MID would be a second message to report.
+        None: not such a copy, answer it as scripted."""
+        earlier = self._answered.get((dgram.peer, view.mid)) if view.mtype == Type.CON else None
+        if earlier is None or earlier[0] != dgram.plaintext:
+            return None
+        return earlier[1]
+
+    def _remember_answer(self, dgram: Datagram, view: CoapView, sends: list[Send]) -> None:
+        """A CON that got an answer: its later copies are duplicates. One that got none (a script's
+        Silence: the copy is "lost") is not remembered, so its retransmission is heard afresh."""
+        if view.mtype != Type.CON or not sends or dgram.plaintext is None:
+            return
+        replies = [Send(s.data, s.delay) for s in sends
+                   if (h := CoapHeader.read(s.data)) is not None and h.mtype in (Type.ACK, Type.RST) and h.mid == view.mid]
+        self._answered[(dgram.peer, view.mid)] = (dgram.plaintext, replies)
 
     def _default_answer(self, dgram: Datagram, view: CoapView) -> list[Send]:
         """RFC 7252 behaviour: reject malformed/empty CON with RST, ACK separate responses."""

@@ -123,6 +123,28 @@ def test_empty_ack_then_separate_con_response_without_retransmission(client, ser
     assert client.nothing_within(0.3)  # no retransmission by default
 
 
+def test_retransmitted_request_is_acknowledged_again_but_answered_once(client, server):
+    """RFC 7252 4.5: the module's retransmission of a CON already answered (its ACK delayed past
+    ACK_TIMEOUT by the path) gets the empty ACK again, not a second separate response."""
+    rule = server.on(EmptyAck(), SeparateResponse("2.05", b"once", delay=0.05))
+    data = request_bytes(CON, 1, 16, b"d1", "19")
+    client.send(data)
+    client.send(data)
+    views = [client.recv_view() for _ in range(3)]
+    assert sorted((v.mtype, v.mid) for v in views if v.mtype == ACK) == [(ACK, 16), (ACK, 16)]
+    [response] = [v for v in views if v.mtype == CON]
+    assert response.payload == b"once" and rule.hits == 1
+    assert client.nothing_within(0.2)
+
+
+def test_same_mid_with_other_bytes_is_a_new_message(client, server):
+    """Only a copy is a duplicate: another message reusing the MID is answered as scripted."""
+    server.on(Piggyback("2.05", b"each"))
+    client.send(request_bytes(CON, 1, 17, b"a", "19"))
+    client.send(request_bytes(CON, 1, 17, b"b", "19"))
+    assert sorted(client.recv_view().token for _ in range(2)) == [b"a", b"b"]
+
+
 def test_separate_non_response(client, server):
     server.on(SeparateResponse(69, b"n", confirmable=False, delay=0.05, mid=777))
     client.send(request_bytes(NON, 1, 14, b"n1", "19"))
