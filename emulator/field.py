@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .radio_path import DEFAULT_IDLE_S, RRC_PROMOTION_S, Delay, PathKnobs
+from .radio_path import DEFAULT_IDLE_S, IDLE_FLOOR_S, RRC_PROMOTION_S, Delay, PathKnobs
 
 #: what --field implies for the PIN when --sim-pin is not given (the rig must know it)
 FIELD_SIM_PIN = "1234"
@@ -76,10 +76,12 @@ KNOBS: tuple[Knob, ...] = (
          f"0..JITTER_MS (--field: {FIELD_NET_DELAY})", FIELD_NET_DELAY, metavar="MS[+JITTER_MS]", type=Delay.parse),
     Knob("rrc_idle", "the radio is released after IDLE_S without traffic; the next datagram, up or down, "
          f"waits {RRC_PROMOTION_S[0]:g}-{RRC_PROMOTION_S[1]:g} s for the RRC connection set-up "
-         f"(--field: {FIELD_RRC_IDLE_S:.0f} s)", FIELD_RRC_IDLE_S, metavar="IDLE_S", type=float),
+         f"(--field: {FIELD_RRC_IDLE_S:.0f} s; scaled, but never under {IDLE_FLOOR_S:g} s of real time: AT "
+         "traffic is not scaled)", FIELD_RRC_IDLE_S, metavar="IDLE_S", type=float),
     Knob("nat_rebind", "the operator's NAT forgets a socket's mapping after IDLE_S without traffic: its next "
          "datagram leaves from a new source port (a new socket; a DTLS session goes on from it) "
-         f"(--field: {FIELD_NAT_IDLE_S:.0f} s)", FIELD_NAT_IDLE_S, metavar="IDLE_S", type=float),
+         f"(--field: {FIELD_NAT_IDLE_S:.0f} s; scaled, never under {IDLE_FLOOR_S:g} s of real time)",
+         FIELD_NAT_IDLE_S, metavar="IDLE_S", type=float),
     Knob("idle_drop", "the first uplink datagram after the radio went idle is lost with probability P "
          f"(idle: --field-rrc-idle, else {DEFAULT_IDLE_S:.0f} s) (--field: {FIELD_IDLE_DROP_P})",
          FIELD_IDLE_DROP_P, metavar="P", type=float),

@@ -6,7 +6,8 @@ it), ``rrc-idle`` (after IDLE_S without traffic the radio is released: the next 
 down, waits 1-2.5 s for the RRC connection set-up), ``nat-rebind`` (an operator NAT mapping
 expires after IDLE_S without traffic on a socket: the next uplink datagram leaves from a new
 source port, for DTLS too) and ``idle-drop`` (the first uplink datagram after the radio went
-idle is lost with probability P). All times are module seconds, scaled by ``--time-scale``.
+idle is lost with probability P). All times are module seconds, scaled by ``--time-scale``; the
+two idle timers are never shorter than IDLE_FLOOR_S of real time (see there).
 
 There is one radio per module, so one :class:`RadioPath` per process (:func:`install` with the
 process's knobs, :func:`current` for the links). With every knob off the path is a plain
@@ -28,6 +29,13 @@ log = logging.getLogger(__name__)
 RRC_PROMOTION_S = (1.0, 2.5)
 #: the radio's inactivity timer when only ``idle-drop`` is on (module seconds)
 DEFAULT_IDLE_S = 10.0
+#: the shortest real time the RRC inactivity timer and the NAT timeout last, whatever the scale.
+#: The host's AT traffic and its waits are not scaled: at 0.01 a 10 s timer would be 0.1 s and
+#: expire while the host is still typing a test's AT+QCOAPHEADER/OPTION/SEND, or while it watches
+#: that nothing more arrives (the arrival window: SEND's 0.3 s, the grace and network.max_rtt,
+#: ~1.1 s on the emulator). At scale 1 the 10 s timer outlasts both (a bench's window is ~5 s):
+#: the floor keeps that order, with the bench's margin. Longer idle periods still idle the radio.
+IDLE_FLOOR_S = 2.5
 
 
 @dataclass(frozen=True)
@@ -124,9 +132,11 @@ class RadioPath:
     """The module's one radio between its sockets and the network."""
 
     def __init__(self, knobs: PathKnobs = PathKnobs(), time_scale: float = 1.0,
-                 rng: Callable[[str], random.Random] = lambda _: random.Random()) -> None:
+                 rng: Callable[[str], random.Random] = lambda _: random.Random(),
+                 idle_floor_s: float = IDLE_FLOOR_S) -> None:
         self.knobs = knobs
         self.scale = time_scale
+        self.idle_floor_s = idle_floor_s
         self._rng = {name: rng(name) for name in ("net-delay", "rrc-idle", "idle-drop")}
         #: per socket, dropped with it (a closed socket's late datagram must not leave a state behind)
         self._links: weakref.WeakKeyDictionary[PathLink, _LinkState] = weakref.WeakKeyDictionary()
@@ -199,9 +209,13 @@ class RadioPath:
     def _state(self, link: PathLink) -> _LinkState:
         return self._links.setdefault(link, _LinkState())
 
+    def _idle_timer(self, module_s: float) -> float:
+        """A module's idle timer in real seconds: scaled, but not below the floor (IDLE_FLOOR_S)."""
+        return max(module_s * self.scale, self.idle_floor_s)
+
     def _nat_expired(self, state: _LinkState, now: float) -> bool:
         idle = self.knobs.nat_idle_s
-        return idle is not None and state.last_traffic is not None and now - state.last_traffic > idle * self.scale
+        return idle is not None and state.last_traffic is not None and now - state.last_traffic > self._idle_timer(idle)
 
     def _wake(self, now: float) -> tuple[bool, float]:
         """Whether the radio was idle, and the seconds until it can carry a datagram: 0 while
@@ -209,7 +223,7 @@ class RadioPath:
         idle_s = self.knobs.rrc_idle_s if self.knobs.rrc_idle_s is not None else (
             DEFAULT_IDLE_S if self.knobs.idle_drop is not None else None)
         if idle_s is None or now < self._radio_busy_until or (
-                self._last_traffic is not None and now - self._last_traffic <= idle_s * self.scale):
+                self._last_traffic is not None and now - self._last_traffic <= self._idle_timer(idle_s)):
             return False, 0.0
         delay = 0.0  # idle-drop alone: the radio goes idle, its set-up takes no time
         if self.knobs.rrc_idle_s is not None:

@@ -2,7 +2,9 @@
 against the real emulator process and a UDP socket or the reference server on loopback.
 
 Delays are module seconds scaled by --time-scale (0.1 here, so they are measurable); every wait
-is an event with a deadline (a datagram, a URC), the idle periods too (nothing must come).
+is an event with a deadline (a datagram, a URC), the idle periods too (nothing must come). The idle
+timers used here are above the real-time floor of the model (radio_path.IDLE_FLOOR_S), so it is
+the knob's value that decides; the floor has its own test.
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from emulator.testing import ROOT, AtClient, EmulatorProcess, final_of, running_
 from reference_server import ReferenceServer
 
 SCALE = 0.1
+#: an idle timer (module s) whose scaled value is above the model's real-time floor, and an idle
+#: period longer than it
+IDLE_S, IDLE_GAP_S = "30", 40
 IDENTITY, KEY = b"864508030012428", bytes.fromhex("313233343446473839")
 
 
@@ -94,20 +99,20 @@ def test_net_delay_applies_downlink_too(sink: socket.socket) -> None:
 
 
 def test_rrc_idle_promotion_delays_the_first_datagram_after_idle_only(sink: socket.socket) -> None:
-    with module(sink.getsockname()[1], "--field-rrc-idle", "5") as c:
+    with module(sink.getsockname()[1], "--field-rrc-idle", IDLE_S) as c:
         first = send_non(c, sink)[0]
         second = send_non(c, sink)[0]
-        idle(c, 8)
+        idle(c, IDLE_GAP_S)
         after_idle = send_non(c, sink)[0]
         assert 0.1 <= first < 0.3 and 0.1 <= after_idle < 0.3, (first, after_idle)  # 1-2.5 module s
         assert second < 0.1, second
 
 
 def test_nat_rebind_moves_the_source_port_after_idle_only(sink: socket.socket) -> None:
-    with module(sink.getsockname()[1], "--field-nat-rebind", "5") as c:
+    with module(sink.getsockname()[1], "--field-nat-rebind", IDLE_S) as c:
         _, a = send_non(c, sink)
         _, b = send_non(c, sink)
-        idle(c, 8)
+        idle(c, IDLE_GAP_S)
         _, moved = send_non(c, sink)
         _, stays = send_non(c, sink)
         assert a == b and moved != a and stays == moved, (a, b, moved, stays)
@@ -135,10 +140,10 @@ def attributing(**server_args: object) -> Iterator[ReferenceServer]:
 
 
 def test_server_records_a_udp_rebinding_as_the_module_not_a_stranger() -> None:
-    with attributing() as server, module(server.bound[1], "--field-nat-rebind", "5") as c:
+    with attributing() as server, module(server.bound[1], "--field-nat-rebind", IDLE_S) as c:
         assert final_of(c.cmd("AT+QCOAPSEND=0,1,1,0,0")) == "OK"
         first = server.wait_for(lambda d: d.direction == "rx", 5)
-        idle(c, 8)
+        idle(c, IDLE_GAP_S)
         assert final_of(c.cmd("AT+QCOAPSEND=0,1,1,0,0")) == "OK"
         moved = server.wait_for(lambda d: d.direction == "rx" and d.peer != first.peer, 5)
         [rebinding] = server.rebindings()
@@ -150,11 +155,11 @@ def test_server_follows_a_dtls_session_to_its_new_port() -> None:
     """Over DTLS the session's records come from the new port: the server decrypts them, answers
     there, and records the rebinding with the old and the new source."""
     with attributing(psk={IDENTITY: KEY}) as server, \
-            module(server.bound[1], "--field-nat-rebind", "5", dtls=True) as c:
+            module(server.bound[1], "--field-nat-rebind", IDLE_S, dtls=True) as c:
         assert final_of(c.cmd("AT+QCOAPSEND=0,0,1,0,0")) == "OK"
         first = server.wait_for(lambda d: d.direction == "rx" and d.message is not None, 5)
         c.expect(rb"\+QCOAPRECV: 0,", timeout=5)
-        idle(c, 8)
+        idle(c, IDLE_GAP_S)
         assert final_of(c.cmd("AT+QCOAPSEND=0,0,1,0,0")) == "OK"
         moved = server.wait_for(lambda d: d.direction == "rx" and d.message is not None and d.peer != first.peer, 5)
         c.expect(rb"\+QCOAPRECV: 0,", timeout=5)  # the answer reached the module at its new port
@@ -200,7 +205,8 @@ def test_a_held_link_finds_the_radio_connected_and_its_mapping_alive() -> None:
     from emulator.radio_path import PathKnobs, RadioPath
 
     async def run() -> tuple[_FakeLink, _FakeLink]:
-        path = RadioPath(PathKnobs(rrc_idle_s=10, nat_idle_s=10, idle_drop=0.999999), time_scale=0.001)
+        path = RadioPath(PathKnobs(rrc_idle_s=10, nat_idle_s=10, idle_drop=0.999999), time_scale=0.001,
+                         idle_floor_s=0.0)
         held, free = _FakeLink(), _FakeLink()
         for link in (held, free):
             path.uplink(link, b"first")  # nothing before it: the radio was idle
@@ -215,3 +221,31 @@ def test_a_held_link_finds_the_radio_connected_and_its_mapping_alive() -> None:
     held, free = asyncio.run(run())
     assert held.put_data[-1:] == [b"again"] and held.rebinds == 0
     assert b"again" not in free.put_data, "an unheld datagram after idle was not lost (P ~ 1)"
+
+
+def test_idle_timers_are_never_shorter_than_the_real_time_floor() -> None:
+    """Scaled down, a 10 module-s timer would expire while the host still types AT commands (AT
+    traffic is not scaled): below the floor the radio stays connected and the mapping alive,
+    beyond it the radio idles (first datagram lost, P ~ 1) and the socket rebinds."""
+    from emulator.radio_path import IDLE_FLOOR_S, PathKnobs, RadioPath
+
+    assert 1.0 <= IDLE_FLOOR_S < 10.0  # above a test's AT exchanges and waits, below a module's 10 s
+    floor = 0.2
+
+    async def run() -> _FakeLink:
+        path = RadioPath(PathKnobs(rrc_idle_s=10, nat_idle_s=10, idle_drop=0.999999), time_scale=0.001,
+                         idle_floor_s=floor)
+        link = _FakeLink()
+        path.uplink(link, b"first")  # nothing before it: the radio was idle, the datagram lost
+        path.uplink(link, b"connected")
+        await asyncio.sleep(floor / 4)  # 10 module s scaled are 0.01 s: past the timer, not the floor
+        path.uplink(link, b"within the floor")
+        await asyncio.sleep(floor * 1.5)
+        path.uplink(link, b"after the floor")  # lost: the first after idle
+        path.uplink(link, b"rebound")
+        await asyncio.sleep(0.01)
+        return link
+
+    link = asyncio.run(run())
+    assert link.put_data == [b"connected", b"within the floor", b"rebound"], link.put_data
+    assert link.rebinds == 1
