@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .bg96 import APP_RDY_WAIT_S, BG96, Identity
-from .channel import ATError, ATTimeout
+from .channel import ATError, ATTimeout, PortUnavailable
 #: Re-query interval of AT+CEREG? while the module is not registered. +CEREG URCs (enabled
 #: with AT+CEREG=1 where the module accepts it) end each wait early.
 CEREG_REQUERY_S = 2.0
@@ -62,7 +62,11 @@ def wait_ready(module: BG96, timeout: float) -> str:
 
     First an Esc: a module left at a ``>`` prompt by a killed run takes every probe as payload."""
     deadline = time.monotonic() + timeout
-    module.at.leave_data_mode(module.at.grace)
+    try:  # a restart may still be re-enumerating the port: wait for it, within the same limit
+        if module.at.wait_connected(timeout):
+            module.at.leave_data_mode(module.at.grace)
+    except PortUnavailable:
+        pass  # it went again under the Esc: the AT probe below waits for it to return
     how = _app_ready(module, timeout)  # a boot seen already: let it finish before commands
     module.wait_ready(max(0.1, deadline - time.monotonic()))
     how = how or _app_ready(module, max(0.1, deadline - time.monotonic()))  # RDY during the probe

@@ -395,6 +395,10 @@ class ATChannel:
                 self._cond.wait(remaining)
             return self.transcript.mark()
 
+    def wait_connected(self, timeout: float) -> bool:
+        """Whether the port is open, waiting up to ``timeout`` for a re-enumerating device to return."""
+        return self._connected.wait(max(0.0, timeout))
+
     def leave_data_mode(self, quiet: float, fill: int = 0) -> str | None:
         """Esc for a module left at a ``>`` prompt (a killed run; the prompt never times out), and
         ``fill`` more Esc bytes for a prompt that counts its bytes; then wait for the final result

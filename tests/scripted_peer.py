@@ -64,6 +64,17 @@ class ScriptedPeer:
             self._conn.shutdown(socket.SHUT_RDWR)
             self._conn.close()
 
+    def unplug(self) -> None:
+        """The device goes (a USB re-enumeration): the connection and the listening port close."""
+        self._listener.close()
+        self.drop_connection()
+
+    def replug(self) -> None:
+        """The device is back on the same port."""
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
     def close(self) -> None:
         self._stop.set()
         self._listener.close()

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from dut import BG96, ATChannel, BringUpError, DutSettings, DutStrategy, State
+from dut import BG96, ATChannel, BringUpError, DutSettings, DutStrategy, State, bringup
 from dut.channel import NetworkLost
 from dut.port import Candidate, PortMissing, PortRefused, resolve_url
 from dut.urc import network_loss
@@ -124,6 +124,20 @@ def scripted() -> Iterator[Callable[..., tuple[ScriptedPeer, ATChannel]]]:
     for peer, channel in made:
         channel.close()
         peer.close()
+
+
+def test_bring_up_waits_for_a_port_still_re_enumerating(scripted) -> None:  # noqa: ANN001
+    """Right after AT+CFUN=1,1 the port may be gone: the ready step's Esc and probes wait for it
+    within the step's limit instead of failing at once on a closed port."""
+    peer, at = scripted(lambda line: [b"\r\nOK\r\n"])
+    peer.unplug()
+    back = threading.Timer(0.5, peer.replug)  # the device re-enumerates half a second later
+    back.start()
+    try:
+        how = bringup.wait_ready(BG96(at), timeout=5.0)
+    finally:
+        back.join()
+    assert at.reconnects == 1 and how.startswith("answered AT"), how
 
 
 def received(at: ATChannel, data: bytes) -> threading.Event:
