@@ -209,9 +209,10 @@ def helper_checks(info: ModuleInfo, call: ast.Call, tainted: set[str], depth: in
 def checks_of(file: str, function: str) -> tuple[str, ...]:
     """The checks on the module's behaviour in test ``function`` of ``file`` (empty: none found)."""
     path = Path(file)
-    if not path.exists():
+    try:  # the report must never lose a run over a source it cannot read (a moved or odd file)
+        info = module_info(path)
+    except (OSError, SyntaxError, ValueError, RecursionError):
         return ()
-    info = module_info(path)
     func = info.functions.get(function)
     if func is None:
         return ()

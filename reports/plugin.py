@@ -121,6 +121,8 @@ class ReportController:
         self.exitstatus: int | None = None
         self._inlined = 0  # failed tests whose evidence went in unpacked
         self.collected: dict[str, str] = {}  # nodeid -> verdict class ("" unknown): finds tests not run
+        #: nodeid -> (its file relative to the rootdir, its function): where its checks are read
+        self._sources: dict[str, tuple[str, str]] = {}
         # the JSON is rewritten at most every JSON_INTERVAL_S: rebuilding the whole document after
         # each of ~700 tests was quadratic and kept the xdist controller too busy to hand out work
         self._lock = threading.RLock()
@@ -160,9 +162,8 @@ class ReportController:
     def checks_of(self, nodeid: str) -> tuple[str, ...]:
         """The assertions on the module in a test's source (reports.assertions), read here on the
         controller once per test function: workers and merged rigs need not carry them."""
-        file, _, rest = nodeid.partition("::")
-        function = rest.rsplit("::", 1)[-1].split("[")[0]
-        return checks_of(str(self.config.rootpath / file), function)[:KEPT]
+        file, function = self._sources.get(nodeid, ("", ""))
+        return checks_of(str(self.config.rootpath / file), function)[:KEPT] if file else ()
 
     def write_json(self, complete: bool) -> None:
         with self._lock:
@@ -202,6 +203,9 @@ class ReportController:
 
     def _logreport(self, report: pytest.TestReport) -> None:
         rec = self._record(report.nodeid)
+        if report.nodeid not in self._sources and report.location:
+            file, _, domain = report.location  # the file as the rootdir sees it, even outside it
+            self._sources[report.nodeid] = (file, domain.rsplit(".", 1)[-1].split("[")[0])
         meta = getattr(report, "bg96_meta", None)
         if isinstance(meta, dict):
             rec.verdict, rec.requirements, rec.td = meta["verdict"], list(meta["requirements"]), list(meta["td"])
