@@ -35,7 +35,12 @@ EMPTY_CON_HEADER = b"\x40\x00"  # version 1, CON, no token; code 0.00: a CoAP pi
 
 
 class Unreachable(Exception):
-    """A server the module cannot reach; the message names it and what to check."""
+    """A server the module cannot reach; the message names it and what to check. ``silent``: the
+    module itself stopped answering on its AT port during the check."""
+
+    def __init__(self, message: str, silent: bool = False) -> None:
+        super().__init__(message)
+        self.silent = silent
 
 
 class Witness(Protocol):
@@ -166,7 +171,7 @@ def probe(module: BG96, client: int, target: Target, limit: float, grace: float)
         rst = _seen(target, lambda d: d.direction == "tx" and d.reply_to is ping, wait, "no RST of the server")
         ack = module.at.wait_urc(rf"^\+QCOAPACK: *{client},", wait, step=f"reachability: +QCOAPACK from the {target.name}")
     except ATError as e:
-        raise Unreachable(f"{target.name} {target.url}: {e}") from None
+        raise Unreachable(f"{target.name} {target.url}: {e}", silent=True) from None
     finally:
         _close(module, client)
     return PathProbe(target.name, ping.time - written, max(0.0, ack.time - rst.time), tuple(ping.peer))
