@@ -399,6 +399,11 @@ class ATChannel:
         """Whether the port is open, waiting up to ``timeout`` for a re-enumerating device to return."""
         return self._connected.wait(max(0.0, timeout))
 
+    def wait_disconnected(self, timeout: float) -> bool:
+        """Whether the reader has seen the port go, waiting up to ``timeout`` for it to."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._connected.is_set(), max(0.0, timeout))
+
     def leave_data_mode(self, quiet: float, fill: int = 0) -> str | None:
         """Esc for a module left at a ``>`` prompt (a killed run; the prompt never times out), and
         ``fill`` more Esc bytes for a prompt that counts its bytes; then wait for the final result

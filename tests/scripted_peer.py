@@ -66,6 +66,7 @@ class ScriptedPeer:
 
     def unplug(self) -> None:
         """The device goes (a USB re-enumeration): the connection and the listening port close."""
+        assert self._connected.wait(5), "the channel never connected"
         self._listener.close()
         self.drop_connection()
 

@@ -131,6 +131,7 @@ def test_bring_up_waits_for_a_port_still_re_enumerating(scripted) -> None:  # no
     within the step's limit instead of failing at once on a closed port."""
     peer, at = scripted(lambda line: [b"\r\nOK\r\n"])
     peer.unplug()
+    assert at.wait_disconnected(5.0), "the channel did not see the port go"
     back = threading.Timer(0.5, peer.replug)  # the device re-enumerates half a second later
     back.start()
     try:
