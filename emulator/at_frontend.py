@@ -145,9 +145,10 @@ class AtFrontend:
         self.modem.reset()
         self.inbuf.clear()
         loop = asyncio.get_running_loop()
-        loop.call_later(self.config.scaled(RESTART_DELAY_S), self._restarted)
         if self.config.knobs.reenumerate and self.usb is not None:
-            loop.create_task(self._reenumerate(self._generation, self.usb))
+            loop.create_task(self._reenumerate(self._generation, self.usb))  # it starts the boot
+        else:
+            loop.call_later(self.config.scaled(RESTART_DELAY_S), self._restarted)
 
     async def _reenumerate(self, gen: int, usb: UsbLink) -> None:
         """Field knob reenumerate: the USB node goes with the reset and comes back later, most
@@ -157,11 +158,13 @@ class AtFrontend:
             after = RESTART_DELAY_S + APP_RDY_DELAY_S + rng.uniform(*ENUMERATION_AFTER_BOOT_S)
         else:
             after = RESTART_DELAY_S * rng.uniform(*ENUMERATION_BEFORE_RDY)
-        back_at = loop.time() + self.config.scaled(after)
         if self.uart is not None:
             await self.uart.idle.wait()  # the OK of AT+CFUN=1,1 leaves before the reset
         await usb.unplug()
-        await asyncio.sleep(max(0.0, back_at - loop.time()))
+        # the reset starts as the USB device goes: the boot and the node's return count from here
+        # (counted from the command, a slow drain of the OK could let RDY out on the old node)
+        loop.call_later(self.config.scaled(RESTART_DELAY_S), self._restarted)
+        await asyncio.sleep(self.config.scaled(after))
         if gen == self._generation:
             usb.plug()
 
