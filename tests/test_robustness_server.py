@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -74,14 +75,6 @@ def dtls_server() -> Iterator[ReferenceServer]:
         yield s
 
 
-@pytest.fixture
-def session(dtls_server: ReferenceServer) -> Iterator[DtlsClient]:
-    dtls_server.reset()
-    client = DtlsClient(dtls_server.bound, b"fuzz-id", b"fuzz-key")
-    assert client.connect()
-    yield client
-    client.close()
-
 
 _record = st.builds(
     lambda ctype, version, epoch, seq, body: struct.pack("!BHHHIH", ctype, version, epoch, seq >> 32,
@@ -93,9 +86,26 @@ _record = st.builds(
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(_record | st.binary(min_size=1, max_size=40), min_size=1, max_size=5))
 def test_garbage_inside_a_dtls_session_is_recorded_and_the_session_goes_on(
-        dtls_server: ReferenceServer, session: DtlsClient, garbage: list[bytes]) -> None:
+        dtls_server: ReferenceServer, garbage: list[bytes]) -> None:
     """Forged records from the very address of an established session (what an attacker or a
-    confused stack sends): each is recorded, and the session's next request is answered."""
+    confused stack sends): each is recorded, and the session's next request is answered. A new
+    session per example: with one for all, an earlier example's records decided a later one."""
+    with dtls_session(dtls_server) as session:
+        forge_and_continue(dtls_server, session, garbage)
+
+
+@contextmanager
+def dtls_session(server: ReferenceServer) -> Iterator[DtlsClient]:
+    server.reset()
+    client = DtlsClient(server.bound, b"fuzz-id", b"fuzz-key")
+    try:
+        assert client.connect()
+        yield client
+    finally:
+        client.close()
+
+
+def forge_and_continue(dtls_server: ReferenceServer, session: DtlsClient, garbage: list[bytes]) -> None:
     seen = {id(d) for d in dtls_server.captured()}
     for g in garbage:
         session.sock.sendto(g, dtls_server.bound)
