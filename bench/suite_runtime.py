@@ -1,7 +1,7 @@
 """The two set-up commands as a user runs them: ``./suite conformance`` and ``./suite test``.
 
-Wall time of each (the README's commands, four workers against the emulator), the number of
-cases, and the size of the conformance report a release review opens.
+Wall time of each (the README's commands as they are, with their default workers, against the
+emulator), the number of cases, and the size of the conformance report a release review opens.
 """
 from __future__ import annotations
 
