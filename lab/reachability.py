@@ -88,15 +88,28 @@ def max_rtt(rig: RigConfig) -> float:
 
 #: emulator options that let its radio path lose a datagram (the first one after idle)
 LOSSY_EMULATOR_OPTIONS = ("--field", "--field-network", "--field-idle-drop")
+#: emulator options that give its radio path delays that differ from one datagram to the next
+VARYING_EMULATOR_OPTIONS = ("--field", "--field-network", "--field-net-delay", "--field-rrc-idle")
+
+
+def path_variation(rig: RigConfig, path_rtt: float) -> float:
+    """How much the path may shift one datagram's arrival against another's, for judging intervals
+    on the wire: on a bench the worst round trip ``path_rtt`` (an RRC set-up can hold any copy); on
+    the emulator's loopback nothing, unless the rig gives it radio-path delays."""
+    if not rig.uses_emulator or _emulator_has(rig, VARYING_EMULATOR_OPTIONS):
+        return path_rtt
+    return 0.0
+
+
+def _emulator_has(rig: RigConfig, options: tuple[str, ...]) -> bool:
+    return any(arg.split("=")[0] in options for arg in rig.emulator_args)
 
 
 def path_may_lose(rig: RigConfig) -> bool:
     """Whether a datagram the module sent may never reach the server: always on a bench (radio,
     operator network); on the emulator only when the rig gives its path the idle-drop habit. Where
     it cannot, a copy the module reported sent and the server never saw is the module's fault."""
-    if not rig.uses_emulator:
-        return True
-    return any(arg.split("=")[0] in LOSSY_EMULATOR_OPTIONS for arg in rig.emulator_args)
+    return not rig.uses_emulator or _emulator_has(rig, LOSSY_EMULATOR_OPTIONS)
 
 
 def arrival_window(rig: RigConfig) -> float:

@@ -25,7 +25,7 @@ from evidence import Evidence
 from fixtures.rig import RigConfig
 from fixtures.server import UDP
 from fixtures.timescale import MIN_WINDOW_S, case_scale, discriminating_scale
-from lab.reachability import path_may_lose
+from lab.reachability import path_may_lose, path_variation
 from reference_server import CON, Datagram, EmptyAck, ReferenceServer, Silence
 from spec import ACK_RANDOM_FACTOR, CFG_BY_KEYWORD, max_transmit_wait
 
@@ -122,16 +122,17 @@ def fit_initial_timeout(offsets: list[float]) -> float:
 
 
 def rfc_windows(offsets: list[float], timeout: float, scale: float, rig: RigConfig,
-                path_rtt: float = 0.0) -> tuple[Window, float, list[Window]]:
+                path_shift: float = 0.0) -> tuple[Window, float, list[Window]]:
     """The initial-timeout window [T, 1.5 T], the fitted T0, and each copy's window around T0 (2^k - 1),
     on the wire (offsets between arrivals at the server).
 
-    The slack is the rig's: an absolute part for scheduling jitter, or the path's worst round trip
-    where that is larger (each copy may wait for an RRC set-up, the first one included), plus a
+    The slack is the rig's: an absolute part for scheduling jitter, or how much the path may shift
+    one copy against another where that is larger (``path_shift``: each copy may wait for an RRC
+    set-up on a bench; nothing on the emulator's loopback), plus a
     fraction of the interval that ends at that copy (for clocks that run a little fast or slow).
     """
     def slack(interval: float) -> float:
-        return max(rig.timing_abs_tolerance, path_rtt) + rig.timing_rel_tolerance * interval
+        return max(rig.timing_abs_tolerance, path_shift) + rig.timing_rel_tolerance * interval
     t = timeout * scale
     initial = Window(t, t - slack(t), t * ACK_RANDOM_FACTOR + slack(t * ACK_RANDOM_FACTOR), t)
     t0 = fit_initial_timeout(offsets) if offsets else 0.0
@@ -189,7 +190,7 @@ def test_unanswered_con_is_retransmitted(timed_module: BG96, timed_opened: int, 
                          "the wire windows are not judged, +QCOAPIND on the module's clock is")
     times = [arrival(c) for c in copies]
     offsets = [t - times[0] for t in times[1:]]
-    initial, t0, windows = rfc_windows(offsets, timeout, module.time_scale, rig, module.path_rtt)
+    initial, t0, windows = rfc_windows(offsets, timeout, module.time_scale, rig, path_variation(rig, module.path_rtt))
     if lost > 0 or not offsets:
         initial = Window(initial.expected, initial.low, initial.high, 0.0)
         windows = [Window(w.expected, w.low, w.high, 0.0) for w in windows]
@@ -299,7 +300,7 @@ def test_first_retransmission_waits_the_ack_timeout(timed_module: BG96, timed_op
     after_send = second.time - written  # the host's monotonic clock, as the AT timestamps
     interval = arrival(second) - arrival(first)
     on_clock = ind.time - sent.response.finished_at
-    low, high = t - slack, t * ACK_RANDOM_FACTOR + slack + module.path_rtt
+    low, high = t - slack, t * ACK_RANDOM_FACTOR + slack + path_variation(rig, module.path_rtt)
     clock_low, clock_high = t - clock_slack, t * ACK_RANDOM_FACTOR + clock_slack  # high: shown, not judged
     table = evidence.table(f"first retransmission, T={timeout}s x{module.time_scale} scale",
                            ("measured", "s", "window low", "window high"))
