@@ -30,10 +30,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--run-time-limit", type=float, default=RUN_TIME_LIMIT_S, metavar="S",
                     help="kill a run that takes longer and count its fault as missed")
     ap.add_argument("--field", action="store_true",
-                    help="every run against the emulator with the AT port's field knobs on (python -m emulator --field-port: "
+                    help="every run against the emulator with its field knobs on (python -m emulator --field: "
                          "USB re-enumeration behind its PTY symlink, URCs at any moment, byte-at-a-time delivery, "
-                         "slow registration, a SIM PIN, PDP drops): every fault must still be caught and every "
-                         "clean selection pass")
+                         "slow registration, a SIM PIN, PDP drops; radio delay, RRC promotion, NAT rebinding, a "
+                         "first datagram after idle lost): every fault must still be caught and every clean "
+                         "selection pass")
     ap.add_argument("--list", action="store_true", help="print each fault's selection and exit")
     return ap.parse_args(argv)
 

@@ -46,8 +46,8 @@ class Run:
 
 
 #: ``--field``: every run against the emulator with every field knob on, over its PTY symlink
-#: (PDP drops every 4 module hours on average, as ``./suite field`` has them)
-FIELD_OPTIONS = ("--emulator-transport=pty", "--emulator-arg=--field-port", "--emulator-arg=--field-pdp-drop=14400")
+#: (PDP drops every 8 module hours on average, as ``./suite field`` has them)
+FIELD_OPTIONS = ("--emulator-transport=pty", "--emulator-arg=--field", "--emulator-arg=--field-pdp-drop=28800")
 
 
 @dataclass

@@ -108,5 +108,5 @@ def test_field_runs_take_the_field_options() -> None:
 
     assert parse_args(["--field"]).field and not parse_args([]).field
     cmd = Run("fault-x", Selection(("suites/t.py",)), "drop-token", FIELD_OPTIONS).command(Path("/tmp/out"))
-    assert "--emulator-arg=--field-port" in cmd and "--emulator-transport=pty" in cmd
+    assert "--emulator-arg=--field" in cmd and "--emulator-transport=pty" in cmd
     assert cmd[cmd.index("--emulator-arg=--fault") + 1] == "--emulator-arg=drop-token"
