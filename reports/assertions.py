@@ -117,6 +117,17 @@ def behaviour_names(func: ast.FunctionDef, seeds: set[str]) -> set[str]:
     return tainted
 
 
+def _assertion_text(node: ast.Assert) -> str:
+    """The condition, and the assertion's message where it has one (what a reviewer reads first)."""
+    text = ast.unparse(node.test)
+    if isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str):
+        return f"{text}: {node.msg.value}"
+    if isinstance(node.msg, ast.JoinedStr):  # an f-string: its literal parts, placeholders as {...}
+        parts = [v.value if isinstance(v, ast.Constant) else "{...}" for v in node.msg.values]
+        return f"{text}: {''.join(str(part) for part in parts)}"
+    return text
+
+
 def _trivial(test: ast.expr) -> bool:
     if isinstance(test, ast.Constant):
         return True
@@ -141,7 +152,7 @@ def function_checks(info: ModuleInfo, func: ast.FunctionDef, seeds: set[str], de
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.Assert):
             if _names(node.test) & tainted and not _trivial(node.test):
-                checks.append(ast.unparse(node.test)[:160])
+                checks.append(_assertion_text(node)[:200])
         elif isinstance(node, ast.With):
             for item in node.items:
                 expr = item.context_expr

@@ -182,11 +182,11 @@ def _check_outputs(p: pytest.Pytester) -> dict:
     assert re.search(r'bg96-row-failed"><td><code>OPEN-MRT</code>', matrix)
     # "judged by": the assertion on the module found in the test's source, per requirement
     assert trace["SEND-MRT"]["judged_by"]["checks"] == [
-        {"test": "test_sample.py::test_send", "asserts": ["module.final == 'OK'"]}]
+        {"test": "test_sample.py::test_send", "asserts": ["module.final == 'OK': SEND answers OK"]}]
     assert trace["OPEN-MRT"]["judged_by"]["checks"] == []  # `assert False` judges nothing of the module
     assert trace["CFG-DTLS-DEFAULT"]["silent_reason"]
     send_row = matrix[matrix.index("<code>SEND-MRT</code>"):]
-    assert "<b>test_send</b>: <code>module.final == &#x27;OK&#x27;</code>" in send_row.split("</tr>")[0]
+    assert "<b>test_send</b>: <code>module.final == &#x27;OK&#x27;: SEND answers OK</code>" in send_row.split("</tr>")[0]
     open_row = matrix[matrix.index("<code>OPEN-MRT</code>"):].split("</tr>")[0]
     assert "no assertion on the module found" in open_row
     assert "silent: " in matrix[matrix.index("<code>CFG-DTLS-DEFAULT</code>"):].split("</tr>")[0]
