@@ -5,13 +5,18 @@ The emulators sit behind ``tests/labgrid_power_stub.py`` (one relay per place); 
 ``labgrid-exporter --hostname 127.0.0.1`` exports each emulator's pty as a ``RawSerialPort``
 (through ser2net, with ``tests/labgrid_bin/ser2net`` first on its PATH so ser2net listens on
 127.0.0.1 only) and its relay as a ``NetworkPowerPort`` (model ``rest``); the places are made with
-``labgrid-client``. Readiness is read from each program's output, never slept for.
+``labgrid-client``. Every ``labgrid-client`` call is served by labgrid-client's own main() in one
+process, ``tests/labgrid_client_shell.py`` (a process per call costs ~0.8 s of CPU in imports).
+Readiness is read from each program's output, never slept for.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import re
+import shlex
 import subprocess
 import threading
 import time
@@ -24,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LABGRID_VENV = ROOT / ".venv-labgrid"
 EXPORTER = "bench-emu"
+CLIENT_TIMEOUT = 60.0  # seconds for one labgrid-client call
 
 
 class Process:
@@ -54,11 +60,11 @@ class Process:
     def text(self) -> str:
         return "\n".join(self.lines)
 
-    def wait_line(self, pattern: str, timeout: float) -> re.Match[str]:
-        """The first output line matching ``pattern``; an AssertionError with the log when the
-        process ends or ``timeout`` passes first."""
+    def wait_line(self, pattern: str, timeout: float, start: int = 0) -> re.Match[str]:
+        """The first output line from line ``start`` on matching ``pattern``; an AssertionError
+        with the log when the process ends or ``timeout`` passes first."""
         regex, deadline = re.compile(pattern), time.monotonic() + timeout
-        seen = 0
+        seen = start
         with self._changed:
             while True:
                 for line in self.lines[seen:]:
@@ -78,7 +84,11 @@ class Process:
         return rc
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 10 s: this child only, by its pid."""
+        """The end of its input (a child reading requests ends there), SIGTERM, then SIGKILL after
+        10 s: this child only, by its pid."""
+        if self.proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                self.proc.stdin.close()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -98,20 +108,47 @@ class Lab:
     power_url: str
     relays: dict[str, int]  # place -> relay index
     processes: list[Process] = field(default_factory=list)
+    shell: Process | None = None  # serves client(): tests/labgrid_client_shell.py
+    _shell_lock: threading.Lock = field(default_factory=threading.Lock)
+    _requests: Iterator[int] = field(default_factory=itertools.count)
 
     @property
     def bin(self) -> Path:
         return LABGRID_VENV / "bin"
 
-    def env(self, user: str | None = None) -> dict[str, str]:
-        env = dict(os.environ, LG_COORDINATOR=self.coordinator)
+    def lg_env(self, user: str | None = None) -> dict[str, str]:
+        """labgrid's variables for a call: this lab's coordinator, and who calls (None: this desk)."""
+        env = {"LG_COORDINATOR": self.coordinator}
         if user is not None:  # another person on another desk
             env.update(LG_USERNAME=user, LG_HOSTNAME=f"{user}-desk")
         return env
 
+    def start_shell(self) -> None:
+        """The client shell, started before the coordinator is known: each request names it."""
+        self.shell = self.start("client-shell", [str(self.bin / "python"), str(HERE / "labgrid_client_shell.py")],
+                                stdin=subprocess.PIPE)
+
     def client(self, *args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.bin / "labgrid-client"), *args], env=self.env(user),
-                              capture_output=True, text=True, timeout=60)
+        """``labgrid-client ARGS`` as ``user``, run by the client shell; an AssertionError with the
+        shell's log when it is gone or takes longer than CLIENT_TIMEOUT (then it is stopped: a call
+        it is stuck in would hold up every later one)."""
+        assert self.shell is not None and self.shell.proc.stdin is not None, "start_lab starts the client shell"
+        with self._shell_lock:
+            number = next(self._requests)
+            request = {"id": number, "argv": list(args), "env": self.lg_env(user)}
+            try:
+                self.shell.proc.stdin.write(json.dumps(request) + "\n")
+                self.shell.proc.stdin.flush()
+            except (OSError, ValueError):  # gone (ValueError: stopped); wait_line says so, with its log
+                pass
+            try:
+                reply = json.loads(self.shell.wait_line(rf"LGSHELL-REPLY {number} (.*)$",
+                                                        CLIENT_TIMEOUT).group(1))
+            except AssertionError as e:
+                self.shell.stop()
+                raise AssertionError(f"labgrid-client {shlex.join(args)}: {e}") from None
+        return subprocess.CompletedProcess([str(self.bin / "labgrid-client"), *args], reply["returncode"],
+                                           reply["stdout"], reply["stderr"])
 
     def holder(self, place: str) -> str | None:
         """Who holds the place, as `labgrid-client show` says (None: free)."""
@@ -154,6 +191,7 @@ def start_lab(tmp: Path, places: dict[str, str], python: str, timeout: float = 6
     relays = [f"{links[p]}={args}" for p, args in places.items()]
     lab = Lab(tmp, "", "", {p: i for i, p in enumerate(places)})
     try:
+        lab.start_shell()  # its imports overlap the start-up of the rest
         power = lab.start("power", [python, str(HERE / "labgrid_power_stub.py"), "--listen", "127.0.0.1:0",
                                     *[a for r in relays for a in ("--relay", r)]], cwd=ROOT)
         lab.power_url = power.wait_line(r"^POWER (http://\S+)$", timeout).group(1)
@@ -164,7 +202,7 @@ def start_lab(tmp: Path, places: dict[str, str], python: str, timeout: float = 6
         lab.coordinator = coordinator.wait_line(r"listening on (127\.0\.0\.1:\d+)", timeout).group(1)
         config = tmp / "exporter.yaml"
         config.write_text(exporter_config(links, lab.power_url))
-        env = dict(lab.env(), PATH=f"{HERE / 'labgrid_bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+        env = dict(os.environ, **lab.lg_env(), PATH=f"{HERE / 'labgrid_bin'}{os.pathsep}{os.environ.get('PATH', '')}")
         exporter = lab.start("exporter", [str(lab.bin / "labgrid-exporter"), "-c", lab.coordinator, "--name", EXPORTER,
                                           "--hostname", "127.0.0.1", str(config)], env=env, cwd=tmp)
         exporter.wait_line(r"Exporter ready", timeout)
@@ -173,7 +211,7 @@ def start_lab(tmp: Path, places: dict[str, str], python: str, timeout: float = 6
                          ["set-tags", "module=BG96", "board=emulator"]):
                 done = lab.client("-p", place, *args)
                 assert done.returncode == 0, f"labgrid-client -p {place} {' '.join(args)}: {done.stderr}"
-        _wait_resources(lab, 2 * len(places), timeout)
+        _wait_resources(lab, coordinator, 2 * len(places), timeout)
         yield lab
     finally:
         lab.stop()
@@ -182,11 +220,17 @@ def start_lab(tmp: Path, places: dict[str, str], python: str, timeout: float = 6
                 os.unlink(link)
 
 
-def _wait_resources(lab: Lab, count: int, timeout: float) -> None:
-    """The coordinator lists every resource of the exporter (each check is one client call)."""
+def _wait_resources(lab: Lab, coordinator: Process, count: int, timeout: float) -> None:
+    """The coordinator lists every resource of the exporter as available (``labgrid-client
+    resources``), checked again each time it logs a change of a resource (its INFO line
+    ``set_resource GROUP NAME ...``): the exporter's "Exporter ready" comes before its resources."""
     deadline = time.monotonic() + timeout
     while True:
+        seen = len(coordinator.lines)  # a change logged during the check wakes the next wait
         listed = lab.client("resources").stdout.split()
         if len(listed) >= count:
             return
-        assert time.monotonic() < deadline, f"the coordinator lists {listed}, not {count} resources"
+        try:
+            coordinator.wait_line(r"\bset_resource ", deadline - time.monotonic(), seen)
+        except AssertionError as e:
+            raise AssertionError(f"the coordinator lists {listed}, not {count} resources; {e}") from None

@@ -3,9 +3,11 @@ loopback with real parts.
 
 The end-to-end lab (tests/labgrid_lab.py): a labgrid coordinator, an exporter exporting two
 emulators' ptys through ser2net and their relays on a ``rest`` power switch
-(tests/labgrid_power_stub.py), two places made with ``labgrid-client``. The suite runs from
-``.venv-labgrid`` (``scripts/bootstrap.sh --labgrid``: labgrid brings a pyserial fork that must
-not go into ``.venv``), as a user would: ``pytest suites --lg-place P --lg-coordinator C``.
+(tests/labgrid_power_stub.py), two places made with ``labgrid-client`` (whose own main() serves
+every call of these tests in one process, tests/labgrid_client_shell.py: a process per call costs
+~0.8 s of CPU in imports). The suite runs from ``.venv-labgrid`` (``scripts/bootstrap.sh
+--labgrid``: labgrid brings a pyserial fork that must not go into ``.venv``), as a user would:
+``pytest suites --lg-place P --lg-coordinator C``.
 """
 from __future__ import annotations
 
