@@ -84,12 +84,33 @@ def _project_module(dotted: str) -> Path | None:
     return candidate if candidate.exists() else None
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+@functools.lru_cache(maxsize=None)
+def _names(node: ast.AST) -> frozenset[str]:
+    """Memoised per node (nodes hash by identity; the trees live in ``_CACHE``): a test's helpers
+    are read once per seed set, and every read asks again for the names of the same expressions."""
+    return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
 
 
-def _targets(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+def _targets(node: ast.AST) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+
+
+@functools.lru_cache(maxsize=None)
+def _flows(func: ast.FunctionDef) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """Every binding in ``func`` as (names read, names bound): assignments, loops, ``with ... as``
+    and ``:=``."""
+    flows = []
+    for node in ast.walk(func):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            flows.append((_names(node.value), frozenset().union(*(_targets(t) for t in targets))))
+        elif isinstance(node, (ast.For, ast.comprehension)):
+            flows.append((_names(node.iter), _targets(node.target)))
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            flows.append((_names(node.context_expr), _targets(node.optional_vars)))
+        elif isinstance(node, ast.NamedExpr):
+            flows.append((_names(node.value), _targets(node.target)))
+    return tuple(flows)
 
 
 def behaviour_names(func: ast.FunctionDef, seeds: set[str]) -> set[str]:
@@ -98,21 +119,9 @@ def behaviour_names(func: ast.FunctionDef, seeds: set[str]) -> set[str]:
     changed = True
     while changed:
         changed = False
-        for node in ast.walk(func):
-            new: set[str] = set()
-            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None \
-                    and _names(node.value) & tainted:
-                for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
-                    new |= _targets(t)
-            elif isinstance(node, (ast.For, ast.comprehension)) and _names(node.iter) & tainted:
-                new |= _targets(node.target)
-            elif isinstance(node, ast.withitem) and node.optional_vars is not None \
-                    and _names(node.context_expr) & tainted:
-                new |= _targets(node.optional_vars)
-            elif isinstance(node, ast.NamedExpr) and _names(node.value) & tainted:
-                new |= _targets(node.target)
-            if new - tainted:
-                tainted |= new
+        for read, bound in _flows(func):
+            if read & tainted and not bound <= tainted:
+                tainted |= bound
                 changed = True
     return tainted
 

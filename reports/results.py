@@ -167,8 +167,8 @@ def write_json_atomic(path: Path, data: dict[str, Any], tests_json: list[str] | 
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if tests_json is None:
-                json.dump(data, f, separators=(",", ":"))
+            if tests_json is None:  # dumps, not dump: json.dump runs the pure-Python encoder
+                f.write(json.dumps(data, separators=(",", ":")))
             else:
                 head = json.dumps({k: v for k, v in data.items() if k != "tests"}, separators=(",", ":"))
                 f.write(head[:-1] + ',"tests":[' + ",".join(tests_json) + "]}")
