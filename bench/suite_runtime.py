@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from lab.estimate import write_harness_durations
 from reports.size import measure
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,10 @@ def run_once(command: str, extra: list[str] | None = None) -> dict[str, object]:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - start
         results_file = Path(out) / f"{command}.json"
-        cases = len(json.loads(results_file.read_text())["tests"]) if results_file.exists() else 0
+        tests = json.loads(results_file.read_text())["tests"] if results_file.exists() else []
+        cases = len(tests)
+        if command == "test" and proc.returncode == 0:
+            write_harness_durations(tests)
         html = Path(out) / f"{command}.html"
         size = measure(html) if html.exists() else None
     row: dict[str, object] = {"command": f"./suite {command}", "exit": proc.returncode, "wall_seconds": wall,
