@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from reports.assertions import checks_of
+
+from .forked_pytest import run_pytest as run_forked
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,9 +33,8 @@ def collect(paths: list[str], ini: str | None = None) -> list[Collected]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "collected.json"
         env = {**os.environ, "BG96_COLLECT_OUT": str(out), "PYTHONPATH": str(ROOT)}
-        args = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                "-p", "tests.collect_requirements", *(["-c", ini] if ini else []), *paths]
-        run = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        run = run_forked(["--collect-only", "-q", "-p", "no:cacheprovider", "-p", "tests.collect_requirements",
+                          *(["-c", ini] if ini else []), *paths], env=env, timeout=300)
         if not out.exists():
             raise RuntimeError(f"collection failed: {run.stdout[-2000:]}{run.stderr[-2000:]}")
         return [Collected(**row) for row in json.loads(out.read_text())]

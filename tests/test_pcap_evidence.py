@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from .forked_pytest import run_pytest as run_forked
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST = "suites/test_uplink_header.py::test_send_con_post_byte_for_byte"
@@ -17,10 +18,8 @@ pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark i
 
 def test_pcap_decodes_to_the_checked_datagram(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", TEST, "-k", "not dtls", "-p", "no:cacheprovider", "-q",
-         "--report-dir", str(out), "--report-name", "pcap-check"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    run = run_forked([TEST, "-k", "not dtls", "-p", "no:cacheprovider", "-q", "--report-dir", str(out),
+                      "--report-name", "pcap-check"], timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     results = json.loads((out / "pcap-check.json").read_text())
     [test] = [t for t in results["tests"] if "byte_for_byte" in t["nodeid"]]

@@ -10,14 +10,14 @@ from __future__ import annotations
 import ast
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from evidence import Evidence, Timing, TranscriptEntry
 from fixtures.recovery import add_result_timings
+
+from .forked_pytest import run_pytest as run_forked
 
 pytest_plugins = ["pytester"]
 
@@ -113,9 +113,8 @@ def test_out_of_memory_case_on_the_emulator(tmp_path: Path) -> None:
     """The suite's -8 case, run as a user would with the emulator's out-of-memory fault: passes,
     and the report shows the provocation with its -8."""
     nodeid = "suites/test_result_codes.py::test_result_code[result--8-out-of-memory-error]"
-    done = subprocess.run([sys.executable, "-m", "pytest", nodeid, "-p", "no:cacheprovider", "-q",
-                           "--report-dir", str(tmp_path), "--emulator-arg=--fault=out-of-memory"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=SUB_RUN_TIMEOUT)
+    done = run_forked([nodeid, "-p", "no:cacheprovider", "-q", "--report-dir", str(tmp_path),
+                       "--emulator-arg=--fault=out-of-memory"], timeout=SUB_RUN_TIMEOUT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     data = json.loads((tmp_path / "report.json").read_text())
     (record,) = data["tests"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,6 +23,7 @@ from reports.size import LIMIT, measure
 from reports.verdict import assess
 from reports.wire_label import datagram_label
 
+from .forked_pytest import run_pytest as run_forked
 from .headless_browser import CHROMIUM, Browser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,11 +45,9 @@ PROBE = """<script>addEventListener("load", function () {
 def _faulty_run(out: Path) -> subprocess.CompletedProcess[str]:
     """Example 5.1 and the retransmission suite over UDP, on an emulator that retransmits at a
     constant interval: failures in 3.4.2, 3.4.3 and RFC 7252 4.2, real datagrams for the charts."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "0", "-k", "udp",
-         "suites/test_example_5_1.py", "suites/test_retransmission.py", f"--report-dir={out}",
-         "--report-name=faulty", "--emulator-arg=--fault", "--emulator-arg=constant-retransmit-interval"],
-        cwd=ROOT, capture_output=True, text=True, timeout=540)
+    return run_forked(["-p", "no:cacheprovider", "-q", "-n", "0", "-k", "udp", "suites/test_example_5_1.py",
+                       "suites/test_retransmission.py", f"--report-dir={out}", "--report-name=faulty",
+                       "--emulator-arg=--fault", "--emulator-arg=constant-retransmit-interval"], timeout=540)
 
 
 def _evidence_open(nodeid: str) -> str:

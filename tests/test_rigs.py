@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,6 +14,8 @@ from typing import Any, Iterator
 import pytest
 
 from emulator.launcher import EmulatorProcess, start_emulator
+
+from .forked_pytest import run_pytest as run_forked
 
 ROOT = Path(__file__).resolve().parent.parent
 RIGS = ROOT / "rigs"
@@ -48,9 +48,8 @@ def run_pytest(args: list[str], report_dir: Path, name: str = "run", timeout: fl
     """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS"))}
-    cmd = [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-p", NO_HYPOTHESIS,
-           "--report-dir", str(report_dir), "--report-name", name]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    done = run_forked([*args, "-p", "no:cacheprovider", "-p", NO_HYPOTHESIS, "--report-dir", str(report_dir),
+                       "--report-name", name], env=env, timeout=timeout)
     return Run(done.returncode, done.stdout, done.stderr, report_dir, name)
 
 

@@ -7,8 +7,6 @@ the fault (``--emulator-arg=--fault --emulator-arg=NAME``), its results in a tem
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.transcript_log import log_name
+
+from .forked_pytest import run_pytest as run_forked
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,10 +38,9 @@ class SubRun:
 
 def sub_run(tmp_path: Path, fault: str, selection: list[str], *options: str, limit: float = 240) -> SubRun:
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", *selection, "-q", "-p", "no:cacheprovider", "-p", "no:html",
-         f"--report-dir={tmp_path}", "--report-name=hostile", "--emulator-arg=--fault", f"--emulator-arg={fault}",
-         *options], cwd=ROOT, capture_output=True, text=True, timeout=limit)
+    done = run_forked([*selection, "-q", "-p", "no:cacheprovider", "-p", "no:html", f"--report-dir={tmp_path}",
+                       "--report-name=hostile", "--emulator-arg=--fault", f"--emulator-arg={fault}", *options],
+                      timeout=limit)
     elapsed = time.monotonic() - started
     doc = json.loads((tmp_path / "hostile.json").read_text())
     return SubRun(done.returncode, elapsed, {t["nodeid"]: t for t in doc["tests"]}, doc["complete"],
