@@ -27,7 +27,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: third-party modules the sub-runs import (not pytest plugins: those are imported by the child)
@@ -170,6 +173,23 @@ def run_pytest(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None 
             raise subprocess.TimeoutExpired(cmd, timeout, out.read_text(errors="replace"), err.read_text(errors="replace"))
         return subprocess.CompletedProcess(cmd, done["returncode"], out.read_text(errors="replace"),
                                            err.read_text(errors="replace"))
+
+
+def runpytest_forked(pytester: pytest.Pytester, *args: str, timeout: float) -> pytest.RunResult:
+    """``pytester.runpytest_subprocess(*args, timeout=timeout)``, forked from the server: the same
+    ``--basetemp``, plugins and PYTHONPATH (the pytester directory first), the output echoed."""
+    import pytest
+    from _pytest.pathlib import make_numbered_dir
+    full = [f"--basetemp={make_numbered_dir(root=pytester.path, prefix='runpytest-', mode=0o700)}", *args]
+    for plugin in pytester.plugins:
+        full = ["-p", str(plugin), *full]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH", "")])))
+    started = time.monotonic()
+    done = run_pytest(full, cwd=Path.cwd(), env=env, timeout=timeout)
+    print(done.stdout)
+    print(done.stderr, file=sys.stderr)
+    return pytest.RunResult(done.returncode, done.stdout.splitlines(), done.stderr.splitlines(),
+                            time.monotonic() - started)
 
 
 if __name__ == "__main__":

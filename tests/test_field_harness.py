@@ -24,6 +24,7 @@ from dut.urc import network_loss
 from emulator.field import FieldKnobs
 from emulator.launcher import EmulatorProcess, start_emulator
 
+from .forked_pytest import runpytest_forked
 from .scripted_peer import ScriptedPeer
 from .test_recovery import ROOT, SUB_RUN_TIMEOUT, root_plugins
 
@@ -275,8 +276,8 @@ def test_a_pdp_drop_fails_the_test_in_flight_and_the_next_starts_clean(pytester:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     pytester.makeconftest(f"pytest_plugins = {root_plugins()!r}\n")
     pytester.makepyfile(test_dropping=DROPPING_SUITE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--report-dir", "out",
-                                           "--emulator-arg=--field-pdp-drop=100", timeout=SUB_RUN_TIMEOUT)
+    result = runpytest_forked(pytester, "-p", "no:cacheprovider", "--report-dir", "out",
+                              "--emulator-arg=--field-pdp-drop=100", timeout=SUB_RUN_TIMEOUT)
     result.assert_outcomes(failed=1, passed=1)
     data = json.loads((pytester.path / "out" / "report.json").read_text())
     tests = {t["nodeid"].split("::")[1]: t for t in data["tests"]}

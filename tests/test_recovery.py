@@ -17,7 +17,7 @@ import pytest
 from evidence import Evidence, Timing, TranscriptEntry
 from fixtures.recovery import add_result_timings
 
-from .forked_pytest import run_pytest as run_forked
+from .forked_pytest import run_pytest as run_forked, runpytest_forked
 
 pytest_plugins = ["pytester"]
 
@@ -65,8 +65,8 @@ def hanging(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 
 
 def test_dut_that_stops_answering_fails_one_test_and_the_next_passes(hanging: pytest.Pytester) -> None:
-    result = hanging.runpytest_subprocess("-p", "no:cacheprovider", "--report-dir", "out",
-                                          "--emulator-arg=--fault=hang-then-reboot", timeout=SUB_RUN_TIMEOUT)
+    result = runpytest_forked(hanging, "-p", "no:cacheprovider", "--report-dir", "out",
+                              "--emulator-arg=--fault=hang-then-reboot", timeout=SUB_RUN_TIMEOUT)
     result.assert_outcomes(failed=1, passed=1)
     data = json.loads((hanging.path / "out" / "report.json").read_text())
     tests = {t["nodeid"].split("::")[1]: t for t in data["tests"]}
@@ -101,7 +101,7 @@ def test_unasked_restart_is_noticed_without_an_at_round_trip(pytester: pytest.Py
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     pytester.makeconftest(f"pytest_plugins = {root_plugins()!r}\n")
     pytester.makepyfile(test_rebooting=REBOOTING_SUITE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--report-dir", "out", timeout=SUB_RUN_TIMEOUT)
+    result = runpytest_forked(pytester, "-p", "no:cacheprovider", "--report-dir", "out", timeout=SUB_RUN_TIMEOUT)
     result.assert_outcomes(passed=2)
     data = json.loads((pytester.path / "out" / "report.json").read_text())
     notes = {t["nodeid"].split("::")[1]: t["notes"] for t in data["tests"]}

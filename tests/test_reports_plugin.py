@@ -13,6 +13,7 @@ import pytest
 import spec
 from reports.lazy import evidence_texts
 
+from .forked_pytest import runpytest_forked
 from .headless_browser import CHROMIUM, Browser
 
 pytest_plugins = ["pytester"]
@@ -231,7 +232,7 @@ def test_json_is_valid_during_the_run(sample: pytest.Pytester) -> None:
 def test_hard_kill_leaves_partial_json(sample: pytest.Pytester) -> None:
     """A power cut mid-run (os._exit: no teardown, no sessionfinish) keeps what was written."""
     sample.makepyfile(test_zz_crash=CRASH)
-    result = sample.runpytest_subprocess("-p", "reports.plugin", "-p", "no:cacheprovider", "--report-dir", "out")
+    result = runpytest_forked(sample, "-p", "reports.plugin", "-p", "no:cacheprovider", "--report-dir", "out", timeout=120)
     assert result.ret == 3
     data = _json(sample)
     assert data["complete"] is False

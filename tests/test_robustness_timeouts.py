@@ -14,6 +14,8 @@ from fixtures.rig import RigConfig
 from fixtures.timeouts import EMULATOR_BASE_S, hardware_base
 from spec import max_transmit_wait
 
+from .forked_pytest import runpytest_forked
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,8 +84,8 @@ def test_limits_and_a_bounded_teardown_after_a_failure(pytester: pytest.Pytester
     pytester.makeconftest(f"pytest_plugins = {root_plugins()!r}\n")
     pytester.makepyfile(test_limits=LIMITS.format(base=2.0))
     started = time.monotonic()
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--report-dir", "out",
-                                           "--test-timeout=2", timeout=120)
+    result = runpytest_forked(pytester, "-p", "no:cacheprovider", "--report-dir", "out", "--test-timeout=2",
+                              timeout=120)
     elapsed = time.monotonic() - started
     result.assert_outcomes(passed=4, failed=1, errors=1)
     assert elapsed < 60, f"the hanging teardown was not cut: {elapsed:.0f} s"
@@ -96,6 +98,6 @@ def test_default_base_against_the_emulator(pytester: pytest.Pytester, monkeypatc
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     pytester.makeconftest(f"pytest_plugins = {root_plugins()!r}\n")
     pytester.makepyfile(test_limits=LIMITS.format(base=EMULATOR_BASE_S))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--report-dir", "out",
-                                           "-k", "timing or explicit", timeout=120)
+    result = runpytest_forked(pytester, "-p", "no:cacheprovider", "--report-dir", "out", "-k", "timing or explicit",
+                              timeout=120)
     result.assert_outcomes(passed=4)
