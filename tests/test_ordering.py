@@ -1,9 +1,12 @@
 """The xdist ordering: each worker's first share gets a fair part of the estimated time."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fixtures.ordering import balanced_order, worksteal_shares
+from lab.estimate import harness_durations, write_harness_durations
 
 
 @pytest.mark.parametrize("count, workers", [(10, 4), (652, 4), (3, 2), (7, 7)])
@@ -54,3 +57,25 @@ def test_workers_read_the_controllers_command_line(argv: list[str], expected: in
     config = SimpleNamespace(workerinput={"mainargv": argv, "workercount": 4})
     assert worksteal_workers(config) == expected  # type: ignore[arg-type]
     assert worksteal_workers(SimpleNamespace()) == 0  # type: ignore[arg-type]
+
+
+def test_harness_times_round_trip_and_a_bad_file_is_no_times(tmp_path: Path) -> None:
+    path = tmp_path / "durations.json"
+    write_harness_durations([{"nodeid": "tests/test_a.py::test_x", "duration": 12.345},
+                             {"nodeid": "suites/test_b.py::test_y", "duration": 3.0}], path)
+    assert harness_durations(path) == {"tests/test_a.py::test_x": 12.3}, "suites keep the document's estimate"
+    path.write_text("[1, 2")
+    assert harness_durations(path) == {} and harness_durations(tmp_path / "missing.json") == {}
+
+
+def test_a_measured_harness_module_gets_a_share_of_its_own() -> None:
+    """A module of sub-runs weighed at its measured 90 s keeps its worker nearly to itself; weighed
+    at the 0.02 s of a test without a protocol wait, it was spread over every worker's share."""
+    durations = [5.0] * 21 + [30.0] * 3
+    groups = [None] * 21 + ["tests/test_lab.py"] * 3
+    order = balanced_order(durations, 4, groups)
+    bounds = [sum(worksteal_shares(24, 4)[:i]) for i in range(5)]
+    shares = [order[a:b] for a, b in zip(bounds, bounds[1:])]
+    (lab_share,) = [s for s in shares if 21 in s]
+    assert {21, 22, 23} <= set(lab_share) and lab_share[:3] == [21, 22, 23], "together, first in their share"
+    assert len(lab_share) - 3 == min(len([i for i in s if i < 21]) for s in shares)
