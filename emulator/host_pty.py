@@ -21,6 +21,10 @@ LINK_NAME = "usb-Quectel_Incorporated_BG96_{serial}-if02-port0"
 #: how long (real seconds) the unplug waits for the host to read what the module sent last
 UNPLUG_DRAIN_LIMIT_S = 1.0
 DRAIN_POLL_S = 0.002
+#: bytes written to the master reach the slave's input in a kernel worker (the tty flip buffer),
+#: not at once: until some have shown there, an empty slave may still mean "not arrived yet" (real
+#: seconds; on a busy machine the worker ran late, and the OK of AT+CFUN=1,1 went with the node)
+FLIP_WAIT_S = 0.05
 
 
 class PtyHost:
@@ -56,8 +60,14 @@ class PtyHost:
 
     async def unplug(self) -> None:
         """The node goes (as udev removes a by-id link), once the host has read what was sent."""
-        deadline = self._loop.time() + UNPLUG_DRAIN_LIMIT_S
-        while (self._out or self._unread()) and self._loop.time() < deadline:
+        now = self._loop.time()
+        deadline, arrived_by = now + UNPLUG_DRAIN_LIMIT_S, now + FLIP_WAIT_S
+        seen = False
+        while self._loop.time() < deadline:
+            unread = self._unread()
+            seen = seen or unread > 0
+            if not self._out and not unread and (seen or self._loop.time() >= arrived_by):
+                break
             await asyncio.sleep(DRAIN_POLL_S)  # the kernel tells no one when the slave is read: poll
         self.frontend.attach(None)
         if os.path.lexists(self.path):
