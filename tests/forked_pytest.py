@@ -170,9 +170,10 @@ def run_pytest(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None 
         if done is None:
             os.kill(started["pid"], signal.SIGKILL)
             server.reply(None)
-            raise subprocess.TimeoutExpired(cmd, timeout, out.read_text(errors="replace"), err.read_text(errors="replace"))
-        return subprocess.CompletedProcess(cmd, done["returncode"], out.read_text(errors="replace"),
-                                           err.read_text(errors="replace"))
+        stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
+        if done is None:
+            raise subprocess.TimeoutExpired(cmd, timeout, stdout, stderr)
+        return subprocess.CompletedProcess(cmd, done["returncode"], stdout, stderr)
 
 
 def runpytest_forked(pytester: pytest.Pytester, *args: str, timeout: float) -> pytest.RunResult:

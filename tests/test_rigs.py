@@ -1,7 +1,8 @@
 """Rig files, rig lists and runs on them: what a bench or a lab job gets from ``--rig``.
 
-The end-to-end tests start pytest in a subprocess exactly as a lab job does, against emulators
-(the bundled one, started here by hand, or by the fixtures), and read the JSON results.
+The end-to-end tests start pytest as a process of its own, with the arguments a lab job gives
+(forked from a warm pytest: tests/forked_pytest.py), against emulators (the bundled one, started
+here by hand, or by the fixtures), and read the JSON results.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ RIGS = ROOT / "rigs"
 NO_HYPOTHESIS = "no:hypothesispytest"
 
 
-# -- a pytest run in a subprocess ----------------------------------------------------------------
+# -- a pytest run as its own process ---------------------------------------------------------------
 @dataclass
 class Run:
     returncode: int
