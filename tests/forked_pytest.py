@@ -159,7 +159,10 @@ def run_pytest(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None 
         out.touch()
         err.touch()
         server = _running()
-        request = {"args": args, "cwd": str(cwd), "env": dict(os.environ if env is None else env),
+        # the sub-run's emulators fork from this process's emulator fork server, started if need be
+        from emulator import forkserver
+        shared = {forkserver.ENV: forkserver.client().address}
+        request = {"args": args, "cwd": str(cwd), "env": {**(os.environ if env is None else env), **shared},
                    "stdout": str(out), "stderr": str(err)}
         assert server.proc.stdin is not None
         server.proc.stdin.write(json.dumps(request) + "\n")
