@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reference_server import CON, ReferenceServer, rx
 from reference_server.testing import DtlsClient, UdpClient, request_bytes
+from wire.dtls_records import RECORD_HEADER, is_client_hello
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -83,8 +84,13 @@ _record = st.builds(
     st.integers(0, 2**48 - 1), st.binary(max_size=48))
 
 
+#: one byte of a ClientHello in an epoch-0 handshake record: once taken for a peer starting over
+TRUNCATED_HELLO = struct.pack("!BHHHIH", 22, 0xFEFD, 0, 0, 0, 1) + b"\x01"
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(_record | st.binary(min_size=1, max_size=40), min_size=1, max_size=5))
+@example([TRUNCATED_HELLO])
 def test_garbage_inside_a_dtls_session_is_recorded_and_the_session_goes_on(
         dtls_server: ReferenceServer, garbage: list[bytes]) -> None:
     """Forged records from the very address of an established session (what an attacker or a
@@ -116,3 +122,18 @@ def forge_and_continue(dtls_server: ReferenceServer, session: DtlsClient, garbag
         pytest.fail("a forged record ended the DTLS session")
     session.send(request_bytes(CON, 1, 77, b"s", "19"))
     assert session.recv()[1] == 0x45  # 2.05
+
+
+def test_only_a_whole_client_hello_starts_a_peer_over(dtls_server: ReferenceServer) -> None:
+    """The module's real ClientHello is one; cut anywhere inside its handshake header or short of
+    its fixed fields, or with its lengths forged, it is garbage."""
+    with dtls_session(dtls_server):
+        hello = next(d.wire for d in dtls_server.captured() if rx(d))
+    assert is_client_hello(hello)
+    body = RECORD_HEADER
+    for cut in range(body, body + 12):
+        assert not is_client_hello(hello[:cut]), cut
+    claims = bytearray(hello)
+    claims[body + 9:body + 12] = (len(hello) - body).to_bytes(3, "big")  # a fragment past the record
+    assert not is_client_hello(bytes(claims))
+    assert not is_client_hello(TRUNCATED_HELLO)

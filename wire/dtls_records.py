@@ -52,10 +52,22 @@ def looks_like_dtls(wire: bytes) -> bool:
     return len(wire) >= RECORD_HEADER and 20 <= wire[0] <= 25 and wire[1] == 0xFE
 
 
+#: client_version, random, and the shortest session_id, cookie, cipher_suites, compression_methods
+CLIENT_HELLO_MIN = 2 + 32 + 1 + 1 + 4 + 2
+
+
 def is_client_hello(wire: bytes) -> bool:
-    """Epoch-0 handshake record carrying a ClientHello (a peer starting over)."""
-    return (len(wire) > RECORD_HEADER and wire[0] == HANDSHAKE and wire[3:5] == b"\x00\x00"
-            and wire[RECORD_HEADER] == CLIENT_HELLO)
+    """An epoch-0 handshake record that starts a ClientHello (a peer starting over): a whole
+    handshake header, its first fragment inside the record, a message long enough to be one.
+    A record that only starts with the type byte is garbage, not a new association."""
+    records = parse_dtls_records(wire)
+    if not records or (records[0].content_type, records[0].epoch) != (HANDSHAKE, 0):
+        return False
+    record, body = records[0], wire[RECORD_HEADER:RECORD_HEADER + records[0].length]
+    if record.length < HANDSHAKE_HEADER or len(body) < record.length or body[0] != CLIENT_HELLO:
+        return False
+    length, offset, fragment = (int.from_bytes(body[i:i + 3], "big") for i in (1, 6, 9))
+    return length >= CLIENT_HELLO_MIN and offset == 0 and fragment <= length and HANDSHAKE_HEADER + fragment <= record.length
 
 
 def _bodies(wire: bytes, records: list[DtlsRecord]) -> list[tuple[DtlsRecord, int]]:
