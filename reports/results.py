@@ -38,11 +38,14 @@ class TestRecord:
     longrepr: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: values are plain data
+        return {name: getattr(self, name) for name in _RECORD_FIELDS}  # shallow: values are plain data
 
     def json_text(self) -> str:
         """The record as compact JSON text (cached by the controller once the test is over)."""
         return json.dumps(self.as_json(), separators=(",", ":"))
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(TestRecord))
 
 
 def phase_outcome(when: str, outcome: str, wasxfail: bool) -> str:

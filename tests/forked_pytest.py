@@ -16,6 +16,7 @@ imports, the heavy part, are in place). ``random`` is reseeded in a forked child
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import runpy
@@ -85,6 +86,7 @@ def serve() -> None:
     """One request per line on stdin; per request two lines on stdout: the child's pid, then its
     exit status. Requests come one at a time (the client holds a lock)."""
     warm_up()
+    gc.freeze()  # what the imports made stays out of each sub-run's collections (pytest collects at its end)
     base = base_path()
     replies = sys.stdout
     for line in sys.stdin:

@@ -1,4 +1,4 @@
-"""A labgrid lab on loopback for tests/test_labgrid.py: real parts, started and stopped by pid.
+"""A labgrid lab on loopback for tests/test_labgrid*.py: real parts, started and stopped by pid.
 
 The emulators sit behind ``tests/labgrid_power_stub.py`` (one relay per place); a
 ``labgrid-coordinator`` listens on ``127.0.0.1:0`` in a tmp dir (it keeps its places there); a
@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import threading
 import time
@@ -25,11 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+import pytest
+
+from lab.rig import KEYS_BY_PATH
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LABGRID_VENV = ROOT / ".venv-labgrid"
 EXPORTER = "bench-emu"
 CLIENT_TIMEOUT = 60.0  # seconds for one labgrid-client call
+SUITE_TIMEOUT = 400  # seconds for one sub-run of the suite (the smoke profile takes well under a minute)
+READY_TIMEOUT = 120  # a sub-run's start-up up to "acquired place" on a loaded 2-core machine
+#: an end-to-end test: the lab's start-up (the first test's setup), a sub-run, the lab's stop
+END_TO_END = pytest.mark.timeout(3 * SUITE_TIMEOUT)
 
 
 class Process:
@@ -193,6 +202,7 @@ def start_lab(tmp: Path, places: dict[str, str], python: str, timeout: float = 6
     try:
         lab.start_shell()  # its imports overlap the start-up of the rest
         power = lab.start("power", [python, str(HERE / "labgrid_power_stub.py"), "--listen", "127.0.0.1:0",
+                                    "--emulator-log", str(tmp / "emulators.log"),
                                     *[a for r in relays for a in ("--relay", r)]], cwd=ROOT)
         lab.power_url = power.wait_line(r"^POWER (http://\S+)$", timeout).group(1)
         state = tmp / "coordinator"
@@ -234,3 +244,31 @@ def _wait_resources(lab: Lab, coordinator: Process, count: int, timeout: float) 
             coordinator.wait_line(r"\bset_resource ", deadline - time.monotonic(), seen)
         except AssertionError as e:
             raise AssertionError(f"the coordinator lists {listed}, not {count} resources; {e}") from None
+
+
+def require_labgrid() -> None:
+    """.venv-labgrid and ser2net, installed by the set-up when missing; the test is skipped only
+    when they cannot be installed here."""
+    done = subprocess.run(["bash", "scripts/bootstrap.sh", "--labgrid"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=900)
+    if done.returncode != 0:
+        tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["(no output)"]
+        pytest.skip(f"labgrid cannot be installed here (scripts/bootstrap.sh --labgrid: {tail[0]})")
+    if shutil.which("ser2net", path=f"{os.environ.get('PATH', '')}:/usr/sbin") is None:
+        pytest.skip("ser2net cannot be installed here (Debian package ser2net; bootstrap.sh needs root)")
+
+
+def clean_env() -> dict[str, str]:
+    """No pytest/xdist variables of this run, no labgrid identity or coordinator of the caller."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("PYTEST_", "LG_")) and k not in ("PYTHONPATH",)}
+
+
+def start_suite(lab: Lab, name: str, *args: str, cwd: Path = ROOT) -> Process:
+    """``pytest ARGS`` from .venv-labgrid against the lab's coordinator, as a user would run it.
+    The emulators behind the places run on this machine: on the reference server's network."""
+    env = dict(clean_env(), PYTHONPATH=str(ROOT))
+    same_network = ["--server-on-module-network"] if "server.on_module_network" in KEYS_BY_PATH else []
+    return lab.start(name, [str(LABGRID_VENV / "bin" / "python"), "-u", "-m", "pytest", *args,
+                            "-p", "no:cacheprovider", "-p", "no:labgrid", "--lg-coordinator", lab.coordinator,
+                            "--time-scale", "0.01", *same_network], cwd=cwd, env=env)

@@ -2,12 +2,13 @@
 
 labgrid's NetworkPowerDriver with ``model: rest`` and ``host: http://HOST:PORT/relay/{index}/value``
 sends ``GET`` (the answer is ``1`` or ``0``) and ``PUT`` with body ``1`` or ``0``. Each relay here
-powers one emulator (``python -m emulator --pty ARGS``): on starts it and points a stable link
+powers one emulator (``python -m emulator --pty ARGS``, through emulator/launcher.py): on starts it and points a stable link
 at its fresh ``/dev/pts/N`` (an exporter's RawSerialPort path must start with ``/dev/``, and a new
 emulator gets a new pty), off stops it and removes the link. ``GET /status`` answers
 ``{"0": {"on": true, "cycles": 1, "pty": ...}, ...}`` (cycles: how often it was switched on).
 
-    python tests/labgrid_power_stub.py --listen 127.0.0.1:0 --relay '/dev/shm/bg96-a=--time-scale 0.01'
+    python tests/labgrid_power_stub.py --listen 127.0.0.1:0 --relay '/dev/shm/bg96-a=--time-scale 0.01' \
+        --emulator-log emulators.log
 
 prints ``POWER http://127.0.0.1:PORT`` once every relay is on, then serves until SIGTERM (which
 also switches every relay off).
@@ -20,38 +21,35 @@ import json
 import os
 import shlex
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from tests/
+
+from emulator.launcher import EmulatorProcess  # noqa: E402
 
 
 class Relay:
     """One emulator behind one relay; on/off are idempotent and serialised."""
 
-    def __init__(self, link: str, args: list[str]) -> None:
-        self.link, self.args = link, args
-        self.proc: subprocess.Popen[str] | None = None
+    def __init__(self, link: str, args: list[str], log: Path) -> None:
+        self.link, self.args, self.log = link, args, log
+        self.emulator: EmulatorProcess | None = None
         self.pty: str | None = None
         self.cycles = 0
         self.lock = threading.Lock()
 
     def is_on(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.emulator is not None and self.emulator.alive()
 
     def on(self) -> None:
         with self.lock:
             if self.is_on():
                 return
-            self.proc = subprocess.Popen([sys.executable, "-m", "emulator", "--pty", *self.args], cwd=ROOT,
-                                         stdout=subprocess.PIPE, text=True)
-            assert self.proc.stdout is not None
-            words = self.proc.stdout.readline().split()  # the emulator's one EMULATOR line
-            if words[:2] != ["EMULATOR", "pty"]:
-                raise RuntimeError(f"the emulator did not start: {words}")
-            self.pty = words[2]
+            self.emulator = EmulatorProcess(["--pty", *self.args], log_path=self.log).start()
+            self.pty = self.emulator.url
             new = self.link + ".new"
             if os.path.lexists(new):
                 os.unlink(new)
@@ -63,14 +61,9 @@ class Relay:
         with self.lock:
             if os.path.lexists(self.link):
                 os.unlink(self.link)
-            if self.proc is not None and self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
-            self.proc, self.pty = None, None
+            if self.emulator is not None:
+                self.emulator.stop()
+            self.emulator, self.pty = None, None
 
 
 def handler_for(relays: list[Relay]) -> type[http.server.BaseHTTPRequestHandler]:
@@ -120,11 +113,13 @@ def main() -> None:
     ap.add_argument("--listen", default="127.0.0.1:0", metavar="127.0.0.1:PORT")
     ap.add_argument("--relay", action="append", required=True, metavar="LINK=EMULATOR ARGS",
                     help="one relay: the link to keep at the emulator's pty, '=', its arguments")
+    ap.add_argument("--emulator-log", type=Path, required=True, metavar="FILE",
+                    help="every emulator's stderr is appended here")
     a = ap.parse_args()
     host, _, port = a.listen.rpartition(":")
     if host not in ("127.0.0.1", "localhost"):
         ap.error("--listen: loopback only (127.0.0.1:PORT)")
-    relays = [Relay(link, shlex.split(args)) for link, _, args in (r.partition("=") for r in a.relay)]
+    relays = [Relay(link, shlex.split(args), a.emulator_log) for link, _, args in (r.partition("=") for r in a.relay)]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -1,5 +1,5 @@
 """Rigs as labgrid places (lab/labgrid.py, fixtures/labgrid.py): the rig keys, and end to end on
-loopback with real parts.
+loopback with real parts (the power cycle of a silent module: tests/test_labgrid_recovery.py).
 
 The end-to-end lab (tests/labgrid_lab.py): a labgrid coordinator, an exporter exporting two
 emulators' ptys through ser2net and their relays on a ``rest`` power switch
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -23,14 +21,11 @@ from typing import Iterator
 import pytest
 
 from lab.labgrid import DEFAULT_COORDINATOR, PlaceInfo, coordinator_address
-from lab.rig import KEYS_BY_PATH, RigError, build_rig, file_values, load_rigs
-from tests.labgrid_lab import LABGRID_VENV, ROOT, Lab, Process, start_lab
+from lab.rig import RigError, build_rig, file_values, load_rigs
+from tests.labgrid_lab import (END_TO_END, LABGRID_VENV, READY_TIMEOUT, ROOT, SUITE_TIMEOUT, Lab, clean_env,
+                               require_labgrid, start_lab, start_suite)
+from tests.forked_pytest import run_pytest
 from tests.test_recovery import root_plugins
-
-SUITE_TIMEOUT = 400  # seconds for one sub-run of the suite (the smoke profile takes well under a minute)
-READY_TIMEOUT = 120  # a sub-run's start-up up to "acquired place" on a loaded 2-core machine
-#: an end-to-end test: the lab's start-up (the first test's setup), a sub-run, the lab's stop
-END_TO_END = pytest.mark.timeout(3 * SUITE_TIMEOUT)
 
 
 # -- rig keys and options (no labgrid needed) ---------------------------------------------------
@@ -87,50 +82,20 @@ def test_a_place_without_labgrid_installed_is_one_line() -> None:
     """In .venv (no labgrid), a run that names a place stops before any test, saying what to do."""
     if LABGRID_VENV.resolve() == Path(sys.prefix).resolve():
         pytest.skip("this run is in .venv-labgrid, where labgrid is installed")
-    done = subprocess.run([sys.executable, "-m", "pytest", "tests/test_layers.py", "-p", "no:cacheprovider",
-                           "--lg-place", "bg96-3", "--lg-coordinator", "127.0.0.1:1"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=_clean_env())
+    done = run_pytest(["tests/test_layers.py", "-p", "no:cacheprovider", "--lg-place", "bg96-3",
+                       "--lg-coordinator", "127.0.0.1:1"], env=clean_env(), timeout=120)
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     assert "labgrid is not installed" in done.stderr and "bootstrap.sh --labgrid" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 # -- end to end on loopback -----------------------------------------------------------------
-def _clean_env() -> dict[str, str]:
-    """No pytest/xdist variables of this run, no labgrid identity or coordinator of the caller."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("PYTEST_", "LG_")) and k not in ("PYTHONPATH",)}
-
-
 @pytest.fixture(scope="module")
-def labgrid_installed() -> None:
-    """.venv-labgrid and ser2net, installed by the set-up when missing; skipped only when they
-    cannot be installed here."""
-    done = subprocess.run(["bash", "scripts/bootstrap.sh", "--labgrid"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=900)
-    if done.returncode != 0:
-        tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["(no output)"]
-        pytest.skip(f"labgrid cannot be installed here (scripts/bootstrap.sh --labgrid: {tail[0]})")
-    if shutil.which("ser2net", path=f"{os.environ.get('PATH', '')}:/usr/sbin") is None:
-        pytest.skip("ser2net cannot be installed here (Debian package ser2net; bootstrap.sh needs root)")
-
-
-@pytest.fixture(scope="module")
-def lab(labgrid_installed: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """Place bg96-a: a healthy emulator; bg96-b: one that goes silent at its first AT+QCOAPSEND."""
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """Place bg96-a: a healthy emulator; bg96-b: a second place, held by another user in a test."""
+    require_labgrid()
     yield from start_lab(tmp_path_factory.mktemp("lab"), {"bg96-a": "--time-scale 0.01",
-                                                          "bg96-b": "--time-scale 0.01 --fault=go-silent"},
-                         sys.executable)
-
-
-def start_suite(lab: Lab, name: str, *args: str, cwd: Path = ROOT) -> Process:
-    """``pytest ARGS`` from .venv-labgrid against the lab's coordinator, as a user would run it.
-    The emulators behind the places run on this machine: on the reference server's network."""
-    env = dict(_clean_env(), PYTHONPATH=str(ROOT))
-    same_network = ["--server-on-module-network"] if "server.on_module_network" in KEYS_BY_PATH else []
-    return lab.start(name, [str(LABGRID_VENV / "bin" / "python"), "-u", "-m", "pytest", *args,
-                            "-p", "no:cacheprovider", "-p", "no:labgrid", "--lg-coordinator", lab.coordinator,
-                            "--time-scale", "0.01", *same_network], cwd=cwd, env=env)
+                                                          "bg96-b": "--time-scale 0.01"}, sys.executable)
 
 
 def run_info(report_dir: Path) -> dict[str, list[str]]:
@@ -176,40 +141,6 @@ def test_sigterm_releases_the_place(lab: Lab, tmp_path: Path) -> None:
     assert rc != 0 and "SIGTERM" in run.text, run.text[-3000:]
     assert "labgrid: released place bg96-a" in run.text
     assert lab.holder("bg96-a") is None
-
-
-SILENT_SUITE = '''
-def test_a_module_that_goes_silent(module):
-    """AT+QCOAPSEND hangs the emulator (fault go-silent): this test fails on the AT timeout."""
-    module.command("AT+QCOAPSEND=0,0,1,1,0", timeout=1.0)
-
-
-def test_b_runs_after_a_power_cycle(module):
-    assert module.command("AT").ok
-'''
-
-
-@END_TO_END
-def test_recovery_power_cycles_through_the_place(lab: Lab, tmp_path: Path) -> None:
-    """A module that no longer answers AT is power-cycled through the place's NetworkPowerPort."""
-    (tmp_path / "conftest.py").write_text(f"pytest_plugins = {root_plugins()!r}\n")
-    (tmp_path / "test_silent.py").write_text(SILENT_SUITE)
-    before = lab.power_status("bg96-b")["cycles"]
-    # the bring-up timeout is the AT probe's limit and the power cycle's (2 s off, a new emulator)
-    run = start_suite(lab, "recovery", "test_silent.py", "--lg-place", "bg96-b", "--bring-up-timeout", "15",
-                      "--report-dir", "out", cwd=tmp_path)
-    try:
-        rc = run.wait(SUITE_TIMEOUT)
-    finally:
-        run.stop()
-    assert rc == pytest.ExitCode.TESTS_FAILED, run.text[-4000:]
-    tests = {t["nodeid"].split("::")[1]: t for t in json.loads((tmp_path / "out" / "report.json").read_text())["tests"]}
-    assert tests["test_a_module_that_goes_silent"]["outcome"] == "failed"
-    assert tests["test_b_runs_after_a_power_cycle"]["outcome"] == "passed", run.text[-4000:]
-    notes = " ".join(tests["test_b_runs_after_a_power_cycle"]["notes"])
-    assert "power cycle: env" in notes and "lab.labgrid power-cycle --place bg96-b" in notes, notes
-    assert lab.power_status("bg96-b")["cycles"] == before + 1, "the emulator was switched off and on once"
-    assert lab.holder("bg96-b") is None
 
 
 SMALL_SUITE = '''
