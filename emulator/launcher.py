@@ -4,7 +4,7 @@ The one launcher: the fixtures, the benchmark and the emulator's own tests all s
 The emulator prints one start line, ``EMULATOR tcp HOST:PORT`` or ``EMULATOR pty PATH``, once its
 AT port is ready; the launcher waits for that line (an event with a deadline, never a sleep).
 
-Each emulator is forked from a warm interpreter (``emulator/forkserver.py``): the same
+Each emulator is forked from a warm interpreter (``wire/forkserver.py``): the same
 ``main(ARGS)`` as ``python -m emulator ARGS``, without a quarter of a second of imports per start.
 ``forked=False`` (or ``BG96_EMULATOR_FORK=0`` in the environment) runs ``python -m emulator``.
 """
@@ -20,13 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from . import forkserver
+from wire import forkserver
 
 ROOT = Path(__file__).resolve().parent.parent
+#: the emulator as a fork server's program; the transports are imported when the command line is read
+PROGRAM = forkserver.Program("emulator", "emulator.cli:main", "BG96_EMULATOR_FORKSERVER",
+                             ("emulator.host_pty", "emulator.host_tcp"))
 
 
 class EmulatorStartError(RuntimeError):
     """The emulator exited, or printed no start line in time; the message has its stderr."""
+
+
+def share_fork_server() -> None:
+    """Start this process's emulator fork server now: the processes it starts from here on find
+    it in their environment and fork their emulators from it too."""
+    forkserver.client(PROGRAM)
 
 
 @dataclass
@@ -65,11 +74,13 @@ class EmulatorProcess:
             err_r, err_w = os.pipe()
         streams: tuple[IO[bytes], IO[bytes] | None] = (os.fdopen(out_r, "rb"),
                                                         None if err_r is None else os.fdopen(err_r, "rb"))
+        stdin = os.open(os.devnull, os.O_RDONLY)
         try:
-            return forkserver.spawn(self.args, cwd=ROOT, env=env, stdout=out_w, stderr=err_w, streams=streams)
+            return forkserver.spawn(PROGRAM, self.args, cwd=ROOT, env=env, stdio=(stdin, out_w, err_w),
+                                    streams=streams)
         finally:
-            os.close(out_w)
-            os.close(err_w)
+            for fd in (stdin, out_w, err_w):
+                os.close(fd)
 
     def _start_line(self, timeout: float) -> str:
         assert self.proc is not None and self.proc.stdout is not None

@@ -3,7 +3,7 @@
 Each run is a separate ``python -m pytest`` whose fixtures start their own emulator (with
 ``--emulator-arg=--fault --emulator-arg=NAME``) and reference server, so runs share nothing
 and go in parallel. The reports plugin writes ``<dir>/<name>.json`` with per-test outcomes.
-Their emulators fork from one warm server this process starts (``emulator/forkserver.py``).
+Their emulators fork from one warm server this process starts (``emulator/launcher.py``).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from emulator import forkserver
+from emulator.launcher import share_fork_server
 
 from .catalogue import Selection
 
@@ -115,7 +115,7 @@ def execute_all(runs: list[Run], out_dir: Path, jobs: int, time_limit: float,
     """Every run, ``jobs`` at a time, the longest expected first; results in the order given."""
     order = sorted(range(len(runs)), key=lambda i: -runs[i].selection.estimate)
     results: list[RunResult | None] = [None] * len(runs)
-    forkserver.client()  # its address goes into the environment the runs inherit
+    share_fork_server()  # its address goes into the environment the runs inherit
 
     def one(i: int) -> None:
         results[i] = execute(runs[i], out_dir, time_limit)

@@ -1,4 +1,4 @@
-"""Emulators forked from the warm fork server (emulator/forkserver.py) are processes of their own:
+"""Emulators forked from the warm fork server (wire/forkserver.py) are processes of their own:
 the same program as ``python -m emulator``, its own pid, directory, environment and exit status,
 and none outlives the process that started it."""
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Iterator
 
 import pytest
 
-from emulator import forkserver
-from emulator.launcher import EmulatorProcess, EmulatorStartError, start_emulator
+from emulator.launcher import PROGRAM, EmulatorProcess, EmulatorStartError, start_emulator
+from wire import forkserver
 from emulator.testing import AtClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def test_a_forked_emulator_is_a_process_of_its_own(emulator: EmulatorProcess, mo
     pid = emulator.proc.pid
     server = parent_of(pid)
     assert pid not in (os.getpid(), server) and server != os.getpid()
-    assert Path(f"/proc/{server}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"emulator.forkserver"]
+    assert Path(f"/proc/{server}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"wire.forkserver"]
     assert Path(f"/proc/{pid}/cwd").resolve() == ROOT
     # the environment of the moment it is started, as a new process's: the PTY's directory is made
     # where TMPDIR says (/proc/PID/environ shows only the server's, the one it was exec'd with)
@@ -115,6 +115,7 @@ STARTER = textwrap.dedent("""
 
 
 def start_starter(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[int]]:
+    env = {k: v for k, v in env.items() if k != "PYTEST_XDIST_TESTRUNUID"}  # not this run's shared server
     proc = subprocess.Popen([sys.executable, "-c", STARTER], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -125,7 +126,7 @@ def start_starter(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[int]
 
 def test_emulators_end_with_the_process_that_started_them() -> None:
     """SIGKILL leaves no process a chance to clean up: its server stops its emulators."""
-    env = {k: v for k, v in os.environ.items() if k != forkserver.ENV}
+    env = {k: v for k, v in os.environ.items() if k != PROGRAM.env}
     proc, pids = start_starter(env)
     server = parent_of(pids[0])
     proc.kill()
@@ -136,7 +137,7 @@ def test_emulators_end_with_the_process_that_started_them() -> None:
 
 def test_a_process_started_here_joins_this_server_and_takes_only_its_own_emulators(
         emulator: EmulatorProcess) -> None:
-    assert os.environ[forkserver.ENV] == forkserver.client().address
+    assert os.environ[PROGRAM.env] == forkserver.client(PROGRAM).address
     proc, pids = start_starter(dict(os.environ))
     assert {parent_of(pid) for pid in pids} == {parent_of(emulator.proc.pid)}
     proc.kill()
@@ -148,8 +149,8 @@ def test_a_process_started_here_joins_this_server_and_takes_only_its_own_emulato
 
 def test_a_server_of_another_interpreter_is_not_joined(monkeypatch: pytest.MonkeyPatch) -> None:
     """An address left in the environment by something else (or stale) starts a server of our own."""
-    monkeypatch.setenv(forkserver.ENV, "bg96-emulator-nobody-listens-here")
-    assert forkserver._connect("bg96-emulator-nobody-listens-here") is None
+    monkeypatch.setenv(PROGRAM.env, "bg96-emulator-nobody-listens-here")
+    assert forkserver._connect("bg96-emulator-nobody-listens-here", PROGRAM) is None
     proc, pids = start_starter(dict(os.environ))
     try:
         assert parent_of(pids[0]) != os.getpid() and parent_of(parent_of(pids[0])) == proc.pid

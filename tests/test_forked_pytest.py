@@ -1,5 +1,5 @@
-"""The forked sub-runs (tests/forked_pytest.py): each is a pytest process of its own, as
-``subprocess.run([python, "-m", "pytest", ...])`` gives, only without the interpreter's start."""
+"""The forked sub-runs (tests/forked_pytest.py, tests/forked_python): each is a pytest process of
+its own, as ``subprocess.run([python, "-m", "pytest", ...])`` gives, only without the interpreter's start."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .forked_pytest import ROOT, run_pytest, runpytest_forked
+from wire import forkserver
+
+from .forked_pytest import PROGRAM, ROOT, run_pytest, runpytest_forked
 
 pytest_plugins = ["pytester"]
 
@@ -73,3 +75,20 @@ def test_runpytest_forked_gives_pytesters_result(pytester: pytest.Pytester) -> N
     result = runpytest_forked(pytester, "-p", "no:cacheprovider", timeout=60)
     result.assert_outcomes(passed=1, failed=1)
     assert list(pytester.path.glob("runpytest-*")), "its own --basetemp, as runpytest_subprocess makes"
+
+
+def test_a_script_runs_its_pytest_through_forked_python(tmp_path: Path) -> None:
+    """tests/forked_python as a script's $PYTHON: ``-m pytest`` forked, with the sub-run's output
+    and exit status; anything else is the venv's python."""
+    (tmp_path / "test_facts.py").write_text(REPORTS + "\n\ndef test_fails():\n    assert 1 == 2\n")
+    forkserver.client(PROGRAM)
+    shim = ROOT / "tests" / "forked_python"
+    done = subprocess.run([str(shim), "-m", "pytest", "test_facts.py", "-s", "-q", "-p", "no:cacheprovider"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED and "1 failed, 1 passed" in done.stdout, done.stderr
+    facts = _facts(done.stdout)
+    assert facts["cwd"] == str(tmp_path) and facts["argv"] == ["test_facts.py", "-s", "-q", "-p", "no:cacheprovider"]
+    assert Path(f"/proc/{facts['ppid']}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"wire.forkserver"]
+    plain = subprocess.run([str(shim), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True,
+                           timeout=60)
+    assert plain.stdout.strip() == str(ROOT / ".venv")

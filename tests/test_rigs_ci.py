@@ -9,15 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.forked_pytest import PROGRAM as PYTEST
+from wire import forkserver
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "ci" / "nightly.sh"
+#: the script's $PYTHON: its pytest run forked from the warm server (tests/forked_pytest.py)
+FORKED_PYTHON = ROOT / "tests" / "forked_python"
 
 
 def nightly(tmp_path: Path, rig: Path, name: str, baseline: str) -> subprocess.CompletedProcess[str]:
+    forkserver.client(PYTEST)  # started here, so the script's $PYTHON finds it in its environment
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS"))}
     env.update({"RIG": str(rig), "PROFILE": "smoke", "REPORT_NAME": name, "REPORT_DIR": str(tmp_path / "out"),
-                "BASELINE": baseline, "PYTHON": str(ROOT / ".venv" / "bin" / "python")})
+                "BASELINE": baseline, "PYTHON": str(FORKED_PYTHON)})
     return subprocess.run(["bash", str(SCRIPT), "-p", "no:hypothesispytest"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
 
 

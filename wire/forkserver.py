@@ -1,22 +1,24 @@
-"""Emulator processes forked from one warm interpreter, each a process of its own.
+"""Programs forked from one warm interpreter, each child a process of its own.
 
-``python -m emulator`` spends about a quarter of a second of CPU importing asyncio, aiocoap and its
-own modules before it answers AT, and a test run starts over a hundred emulators on a 2-core
-machine. The fork server (``python -m emulator.forkserver FD``) imports all that once; every
-emulator is then a child forked from it that runs the same ``emulator.cli.main(ARGS)`` a fresh
-``python -m emulator ARGS`` runs, with its own pid, working directory, environment, stdout and
-stderr, signals and exit status. Nothing of the server is left in the child but its imports.
+A fresh ``python -m emulator`` spends about a quarter of a second of CPU in imports before it
+answers AT, a fresh ``python -m pytest`` over a second before it reads its first argument, and a
+test run on a 2-core machine starts over a hundred of each. A fork server imports one program
+once (``python -m wire.forkserver --entry MODULE:FUNCTION --address NAME``); every run of it is
+then a child forked from the server that calls ``FUNCTION(ARGS)``, with its own pid, working
+directory, environment, stdin, stdout and stderr, signals and exit status. Nothing of the server
+is left in the child but its imports.
 
 - **Protocol:** a ``SOCK_SEQPACKET`` Unix socket in the abstract namespace, one JSON object per
-  packet. The server greets each connection with its interpreter and project root; a request
-  carries the child's arguments, directory and environment, and its stdout and stderr as file
-  descriptors (``SCM_RIGHTS``); the server answers with the pid, and later with the exit status.
-- **Sharing:** the process that starts a server puts its address in ``BG96_EMULATOR_FORKSERVER``,
-  so the pytest runs and scripts it starts join that server instead of warming up their own.
-- **Lifetime:** a closed connection (its process ended, however) takes its emulators down:
-  SIGTERM, and SIGKILL after :data:`KILL_AFTER_S`. When the starter's connection closes, the
-  server stops every emulator and exits; an emulator whose server is killed gets SIGTERM from the
-  kernel (``PR_SET_PDEATHSIG``).
+  packet. The server greets each connection with its interpreter, project root and entry; a
+  request carries the child's arguments, directory and environment, and its stdin, stdout and
+  stderr as file descriptors (``SCM_RIGHTS``); the server answers with the pid, and later with the
+  exit status (negative: the signal that ended it).
+- **Sharing:** a :class:`Program` names the environment variable that holds its server's
+  address. The process that starts a server sets it, so the processes it starts join that server;
+  the workers of one pytest-xdist run share one address (``PYTEST_XDIST_TESTRUNUID``).
+- **Lifetime:** a closed connection (its process ended, however) takes its children down: SIGTERM,
+  and SIGKILL after :data:`KILL_AFTER_S`. The server exits when its last connection closes; a
+  child whose server is killed gets SIGTERM from the kernel (``PR_SET_PDEATHSIG``).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import atexit
 import ctypes
 import gc
 import heapq
+import importlib
 import json
 import os
 import secrets
@@ -35,55 +38,70 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = "BG96_EMULATOR_FORKSERVER"
-KILL_AFTER_S = 5.0  # an emulator left by its connection: SIGTERM, then SIGKILL this much later
+KILL_AFTER_S = 5.0  # a child left by its connection: SIGTERM, then SIGKILL this much later
 PACKET = 1 << 16
 START_TIMEOUT_S = 60.0  # the server's imports on a loaded 2-core machine
+IDLE_EXIT_S = 60.0  # a server nobody connects to ends after this long
 PR_SET_PDEATHSIG = 1
 
 
 class ForkServerError(RuntimeError):
-    """The fork server could not be started, or ended while emulators were running."""
+    """The fork server could not be started, or ended while its children were running."""
 
 
-def _hello() -> dict[str, str]:
-    return {"executable": sys.executable, "root": str(ROOT)}
+@dataclass(frozen=True)
+class Program:
+    """What a server runs: ``entry`` is ``MODULE:FUNCTION(args) -> exit status``; the module's
+    ``warm_up()``, if it has one, runs in the server before the first fork."""
+
+    name: str
+    entry: str
+    env: str  # the environment variable with the address of the server to join
+    warm: tuple[str, ...] = field(default=())  # modules the program imports late
+
+
+def _hello(entry: str) -> dict[str, str]:
+    return {"executable": sys.executable, "root": str(ROOT), "entry": entry}
 
 
 # -- the server ---------------------------------------------------------------------------------
-def _warm_up() -> None:
-    """Import what ``python -m emulator`` imports, the transports it imports late included."""
-    import emulator.cli  # noqa: F401
-    import emulator.host_pty  # noqa: F401
-    import emulator.host_tcp  # noqa: F401
+def _load(entry: str, warm: list[str]) -> Callable[[list[str]], Any]:
+    """Import the program and what it imports late; run its ``warm_up()``; the entry function."""
+    module_name, _, function = entry.partition(":")
+    module = importlib.import_module(module_name)
+    for name in warm:
+        importlib.import_module(name)
+    if hasattr(module, "warm_up"):
+        module.warm_up()
+    return getattr(module, function)  # type: ignore[no-any-return]
 
 
-def _become_emulator(request: dict[str, Any], fds: list[int], server_pid: int) -> None:
-    """In the forked child: the request's stdio, directory and environment, then ``main(ARGS)``;
-    leaves through ``os._exit`` with main's status, after the interpreter's exit handlers."""
+def _become_child(request: dict[str, Any], fds: list[int], server_pid: int,
+                  entry: Callable[[list[str]], Any]) -> None:
+    """In the forked child: the request's stdio, directory and environment, then ``entry(ARGS)``;
+    leaves through ``os._exit`` with its status, after the interpreter's exit handlers."""
     for sig in (signal.SIGCHLD, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != server_pid:  # the server ended before the line above: so does its child
         os._exit(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    for target, fd in ((0, devnull), (1, fds[0]), (2, fds[1])):
+    for target, fd in enumerate(fds):  # stdin, stdout, stderr
         os.dup2(fd, target)
-    for fd in {devnull, *fds}:
+    for fd in set(fds):
         if fd > 2:
             os.close(fd)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    sys.argv = [str(ROOT / "emulator" / "__main__.py"), *request["args"]]
-    from emulator.cli import main
+    sys.argv = [entry.__code__.co_filename, *request["args"]]
     try:
-        status = main(list(request["args"]))
+        status = entry(list(request["args"]))
     except SystemExit as exc:
         status = exc.code
     except BaseException:  # noqa: BLE001 - what an interpreter does with an uncaught exception
@@ -104,14 +122,14 @@ def _become_emulator(request: dict[str, Any], fds: list[int], server_pid: int) -
 class _Server:
     """One thread, one selector: the listening socket, the connections, SIGCHLD, the kill timers."""
 
-    def __init__(self, listener: socket.socket) -> None:
-        self.listener = listener
+    def __init__(self, listener: socket.socket, entry_name: str, entry: Callable[[list[str]], Any]) -> None:
+        self.listener, self.entry_name, self.entry = listener, entry_name, entry
         self.sel = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe()
         for fd in (self.wake_r, self.wake_w):
             os.set_blocking(fd, False)
-        self.owner: socket.socket | None = None
         self.conns: set[socket.socket] = set()
+        self.accepted = False
         self.stopping = False
         self.children: dict[int, socket.socket | None] = {}  # pid -> its connection (None: left)
         self.kills: list[tuple[float, int]] = []  # (when, pid): SIGKILL if still running then
@@ -129,10 +147,13 @@ class _Server:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, self._sigterm)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl+C ends the clients, and they end this
         self.sel.register(self.listener, selectors.EVENT_READ)
         self.sel.register(self.wake_r, selectors.EVENT_READ)
+        idle_until: float | None = time.monotonic() + IDLE_EXIT_S
         while True:
-            timeout = max(0.0, self.kills[0][0] - time.monotonic()) if self.kills else None
+            deadlines = [t for t in (self.kills[0][0] if self.kills else None, idle_until) if t is not None]
+            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             for key, _ in self.sel.select(timeout):
                 if key.fileobj is self.listener:
                     self._accept()
@@ -143,12 +164,15 @@ class _Server:
                                 break
                         except BlockingIOError:
                             break
-                elif isinstance(key.fileobj, socket.socket) and not self._serve(key.fileobj):
-                    if key.fileobj is self.owner:
-                        self._stop_all()
-                        return
+                elif isinstance(key.fileobj, socket.socket):
+                    self._serve(key.fileobj)
+            idle_until = None if self.conns else idle_until
             self._reap()
             self._kill_due()
+            if not self.conns and self.accepted and not self.children:
+                return  # the last client has gone, and every child with it
+            if idle_until is not None and time.monotonic() >= idle_until:
+                return
             if self.stopping:
                 self._stop_all()
                 return
@@ -158,14 +182,13 @@ class _Server:
 
     def _accept(self) -> None:
         conn, _ = self.listener.accept()
-        conn.send(json.dumps(_hello()).encode())
+        conn.send(json.dumps(_hello(self.entry_name)).encode())
         self.sel.register(conn, selectors.EVENT_READ)
         self.conns.add(conn)
-        if self.owner is None:
-            self.owner = conn
+        self.accepted = True
 
     def _serve(self, conn: socket.socket) -> bool:
-        """One request; False when the connection has closed (its emulators are then stopped)."""
+        """One request; False when the connection has closed (its children are then stopped)."""
         try:
             data, fds, _, _ = socket.recv_fds(conn, PACKET, 4)
         except OSError:
@@ -186,7 +209,7 @@ class _Server:
         pid = os.fork()
         if pid == 0:
             self.close_in_child()
-            _become_emulator(request, fds, server_pid)
+            _become_child(request, fds, server_pid, self.entry)
         for fd in fds:
             os.close(fd)
         self.children[pid] = conn
@@ -229,7 +252,7 @@ class _Server:
                     pass
 
     def _stop_all(self) -> None:
-        """The starter is gone: every emulator gets SIGTERM, SIGKILL after KILL_AFTER_S."""
+        """The server is told to end: every child gets SIGTERM, SIGKILL after KILL_AFTER_S."""
         for pid in list(self.children):
             self._terminate(pid)
         deadline = time.monotonic() + KILL_AFTER_S
@@ -245,18 +268,36 @@ class _Server:
             os.waitpid(pid, 0)
 
 
-def serve(listen_fd: int) -> None:
-    _warm_up()
+def serve(argv: list[str] | None = None) -> int:
+    """``--address NAME --entry MODULE:FUNCTION [--warm MODULE]...``: prints ``TAKEN`` and ends when
+    another server holds the address, else ``READY``; then warms up and serves."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m wire.forkserver")
+    ap.add_argument("--address", required=True)
+    ap.add_argument("--entry", required=True)
+    ap.add_argument("--warm", action="append", default=[])
+    a = ap.parse_args(argv)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        listener.bind("\0" + a.address)
+    except OSError:
+        print("TAKEN", flush=True)
+        return 0
+    listener.listen(64)
+    print("READY", flush=True)  # clients may connect now; they are greeted after the warm-up
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing else of the server goes to its starter
+    entry = _load(a.entry, a.warm)
     gc.freeze()  # the imports stay out of every child's collections (and shared, not copied)
-    _Server(socket.socket(fileno=listen_fd)).run()
+    _Server(listener, a.entry, entry).run()
+    return 0
 
 
 # -- the client ---------------------------------------------------------------------------------
 class ForkedProcess:
-    """The emulator as ``subprocess.Popen`` shows a process: pid, stdout/stderr, poll, wait,
-    signals and the return code (negative for a signal)."""
+    """A child as ``subprocess.Popen`` shows a process: pid, stdout/stderr (the caller's ends, if
+    any), poll, wait, signals and the return code (negative for a signal)."""
 
-    def __init__(self, args: list[str], pid: int, stdout: IO[bytes], stderr: IO[bytes] | None,
+    def __init__(self, args: list[str], pid: int, stdout: IO[bytes] | None, stderr: IO[bytes] | None,
                  server: "_Client") -> None:
         self.args, self.pid, self.stdout, self.stderr = args, pid, stdout, stderr
         self.returncode: int | None = None
@@ -305,8 +346,8 @@ class ForkedProcess:
 class _Client:
     """This process's connection to a fork server; a thread reads the server's answers."""
 
-    def __init__(self, address: str, sock: socket.socket, starter: subprocess.Popen[bytes] | None) -> None:
-        self.address, self.sock, self.starter = address, sock, starter
+    def __init__(self, program: Program, address: str, sock: socket.socket) -> None:
+        self.program, self.address, self.sock = program, address, sock
         self.lock = threading.Lock()
         self.ids = iter(range(1, 1 << 62))
         self.pids: dict[int, int] = {}  # request id -> pid
@@ -314,7 +355,7 @@ class _Client:
         self.procs: dict[int, ForkedProcess] = {}
         self.ended: dict[int, int] = {}  # exit statuses read before their process was registered
         self.gone: str | None = None
-        threading.Thread(target=self._read, name="emulator-forkserver", daemon=True).start()
+        threading.Thread(target=self._read, name=f"{program.name}-forkserver", daemon=True).start()
 
     def _read(self) -> None:
         while True:
@@ -324,7 +365,7 @@ class _Client:
                 data = b""
             with self.lock:
                 if not data:
-                    self.gone = "the emulator fork server ended"
+                    self.gone = f"the {self.program.name} fork server ended"
                     self.asked.notify_all()
                     for proc in self.procs.values():
                         proc._ended.set()  # wait() raises: the status is lost with the server
@@ -342,13 +383,13 @@ class _Client:
         if self.gone is not None:
             raise ForkServerError(self.gone)
 
-    def spawn(self, args: list[str], cwd: Path, env: dict[str, str], stdout: int, stderr: int,
-              streams: tuple[IO[bytes], IO[bytes] | None]) -> ForkedProcess:
+    def spawn(self, args: list[str], cwd: Path, env: dict[str, str], stdio: tuple[int, int, int],
+              streams: tuple[IO[bytes] | None, IO[bytes] | None]) -> ForkedProcess:
         with self.lock:
             self.check()
             request_id = next(self.ids)
             request = {"id": request_id, "args": args, "cwd": str(cwd), "env": env}
-            socket.send_fds(self.sock, [json.dumps(request).encode()], [stdout, stderr])
+            socket.send_fds(self.sock, [json.dumps(request).encode()], list(stdio))
             while request_id not in self.pids:
                 self.check()
                 self.asked.wait()
@@ -361,8 +402,9 @@ class _Client:
             return proc
 
 
-def _connect(address: str) -> socket.socket | None:
-    """A connection to the server at ``address`` if it serves this interpreter and project."""
+def _connect(address: str, program: Program) -> socket.socket | None:
+    """A connection to the server at ``address`` if it runs ``program`` for this interpreter and
+    project (an address left in the environment by something else is not joined)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         sock.settimeout(START_TIMEOUT_S)
@@ -372,61 +414,76 @@ def _connect(address: str) -> socket.socket | None:
         sock.close()
         return None
     sock.settimeout(None)
-    if hello != _hello():
+    if hello != _hello(program.entry):
         sock.close()
         return None
     return sock
 
 
-def _start() -> _Client:
-    """A new server, owned by this process; its address goes into the environment."""
-    address = f"bg96-emulator-{os.getpid()}-{secrets.token_hex(6)}"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind("\0" + address)
-    listener.listen(64)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop(ENV, None)
-    starter = subprocess.Popen([sys.executable, "-m", "emulator.forkserver", str(listener.fileno())],
-                               cwd=ROOT, env=env, stdin=subprocess.DEVNULL, pass_fds=[listener.fileno()])
-    listener.close()
-    sock = _connect(address)
+def _address(program: Program) -> str:
+    """The workers of one xdist run share one server; any other process starts its own."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run:
+        return f"bg96-{program.name}-{run}"
+    return f"bg96-{program.name}-{os.getpid()}-{secrets.token_hex(6)}"
+
+
+def _start(program: Program, address: str) -> socket.socket:
+    """A server at ``address`` (or the one that took it first), connected."""
+    env = {k: v for k, v in os.environ.items() if k != program.env}
+    argv = [sys.executable, "-m", "wire.forkserver", "--address", address, "--entry", program.entry,
+            *[a for name in program.warm for a in ("--warm", name)]]
+    starter = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    assert starter.stdout is not None
+    said = starter.stdout.readline().strip()  # READY once it listens, TAKEN if another server does
+    starter.stdout.close()
+    sock = _connect(address, program) if said in (b"READY", b"TAKEN") else None
     if sock is None:
         starter.kill()
-        raise ForkServerError(f"the emulator fork server did not start (exit status {starter.wait()})")
-    os.environ[ENV] = address
-    return _Client(address, sock, starter)
+        raise ForkServerError(f"the {program.name} fork server did not start at {address} "
+                              f"(it said {said!r}, exit status {starter.wait()})")
+    if said == b"TAKEN":
+        starter.wait()
+    return sock
 
 
-_client: _Client | None = None
-_client_lock = threading.Lock()
+_clients: dict[str, _Client] = {}
+_clients_lock = threading.Lock()
 
 
 def _forget() -> None:
-    """In a forked child: the parent's connection is not this process's."""
-    global _client, _client_lock
-    _client, _client_lock = None, threading.Lock()
+    """In a forked child: the parent's connections are not this process's."""
+    global _clients_lock
+    _clients.clear()
+    _clients_lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget)
 
 
-def client() -> _Client:
-    """This process's fork server: the one named in the environment, else a new one."""
-    global _client
-    with _client_lock:
-        if _client is None or _client.gone is not None:
-            shared = os.environ.get(ENV)
-            sock = _connect(shared) if shared else None
-            _client = _Client(shared, sock, None) if shared and sock is not None else _start()
-        return _client
+def client(program: Program) -> _Client:
+    """This process's connection to a server of ``program``: the one named in the environment,
+    else the xdist run's, else a new one; its address then goes into the environment."""
+    with _clients_lock:
+        known = _clients.get(program.name)
+        if known is None or known.gone is not None:
+            shared = os.environ.get(program.env)
+            sock = _connect(shared, program) if shared else None
+            address = shared if sock is not None and shared else _address(program)
+            if sock is None:
+                sock = _connect(address, program) or _start(program, address)
+            known = _clients[program.name] = _Client(program, address, sock)
+            os.environ[program.env] = address
+        return known
 
 
-def spawn(args: list[str], *, cwd: Path, env: dict[str, str], stdout: int, stderr: int,
-          streams: tuple[IO[bytes], IO[bytes] | None]) -> ForkedProcess:
-    """``python -m emulator ARGS`` as a child of the fork server, writing to the descriptors
-    ``stdout`` and ``stderr`` (the caller closes its copies); ``streams`` are the caller's ends."""
-    return client().spawn(args, cwd, env, stdout, stderr, streams)
+def spawn(program: Program, args: list[str], *, cwd: Path, env: dict[str, str], stdio: tuple[int, int, int],
+          streams: tuple[IO[bytes] | None, IO[bytes] | None] = (None, None)) -> ForkedProcess:
+    """``program``'s entry with ``args`` in a child of its fork server, on the descriptors
+    ``stdio`` (stdin, stdout, stderr: the caller closes its copies); ``streams`` are the
+    caller's ends of any pipes among them, kept on the process as Popen keeps its own."""
+    return client(program).spawn(args, cwd, env, stdio, streams)
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    sys.exit(serve())
