@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "slow registration, a SIM PIN, PDP drops; radio delay, RRC promotion, NAT rebinding, a "
                          "first datagram after idle lost): every fault must still be caught and every clean "
                          "selection pass")
+    ap.add_argument("--python", default=sys.executable, metavar="PATH",
+                    help="the interpreter each run's `PATH -m pytest` starts with (default: this one)")
     ap.add_argument("--list", action="store_true", help="print each fault's selection and exit")
     return ap.parse_args(argv)
 
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r.run.name}: {what} ({r.duration:.1f} s)", file=sys.stderr, flush=True)
 
     started = time.monotonic()
-    results = {r.run.name: r for r in execute_all(runs, runs_dir, args.jobs, args.run_time_limit, progress)}
+    results = {r.run.name: r for r in execute_all(runs, runs_dir, args.jobs, args.run_time_limit, progress,
+                                                            args.python)}
     wall = time.monotonic() - started
     faults = [harness_verdict(c, results[f"harness-{c.fault}"]) if c.harness else
               fault_verdict(c, results[f"fault-{c.fault}"], results[f"clean-{c.selection_name}"]) for c in todo]

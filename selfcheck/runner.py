@@ -40,8 +40,8 @@ class Run:
     fault: str | None = None
     extra: tuple[str, ...] = ()  # pytest options every run of this self-check takes (--field's)
 
-    def command(self, report_dir: Path) -> list[str]:
-        cmd = [sys.executable, "-m", "pytest", *self.selection.args(), "-q", *LEAN,
+    def command(self, report_dir: Path, python: str = sys.executable) -> list[str]:
+        cmd = [python, "-m", "pytest", *self.selection.args(), "-q", *LEAN,
                f"--report-dir={report_dir}", f"--report-name={RESULTS}"]
         if self.fault:
             cmd += ["--emulator-arg=--fault", f"--emulator-arg={self.fault}"]
@@ -75,7 +75,7 @@ def read_outcomes(path: Path) -> tuple[dict[str, str], bool]:
     return {t["nodeid"]: t["outcome"] for t in doc.get("tests", [])}, bool(doc.get("complete"))
 
 
-def execute(run: Run, out_dir: Path, time_limit: float) -> RunResult:
+def execute(run: Run, out_dir: Path, time_limit: float, python: str = sys.executable) -> RunResult:
     """Run it to the end (or kill its process group at ``time_limit``) and read its results."""
     report_dir = out_dir / run.name
     shutil.rmtree(report_dir, ignore_errors=True)  # nothing of an earlier self-check mixes in
@@ -84,7 +84,7 @@ def execute(run: Run, out_dir: Path, time_limit: float) -> RunResult:
     json_path = report_dir / f"{RESULTS}.json"
     started = time.monotonic()
     with open(log, "wb") as sink:
-        proc = subprocess.Popen(run.command(report_dir), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(run.command(report_dir, python), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
                                 start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
             status: int | None = proc.wait(timeout=time_limit)
@@ -111,14 +111,14 @@ def execute(run: Run, out_dir: Path, time_limit: float) -> RunResult:
 
 
 def execute_all(runs: list[Run], out_dir: Path, jobs: int, time_limit: float,
-                done: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+                done: Callable[[RunResult], None] | None = None, python: str = sys.executable) -> list[RunResult]:
     """Every run, ``jobs`` at a time, the longest expected first; results in the order given."""
     order = sorted(range(len(runs)), key=lambda i: -runs[i].selection.estimate)
     results: list[RunResult | None] = [None] * len(runs)
     share_fork_server()  # its address goes into the environment the runs inherit
 
     def one(i: int) -> None:
-        results[i] = execute(runs[i], out_dir, time_limit)
+        results[i] = execute(runs[i], out_dir, time_limit, python)
         if done is not None:
             done(results[i])  # type: ignore[arg-type]
 

@@ -14,6 +14,8 @@ from emulator.faults import FAULTS
 from selfcheck.catalogue import FAULT_SELECTION, HARNESS_SELECTIONS, SELECTIONS, Selection, checks
 from selfcheck.runner import ROOT, Run, RunResult
 from selfcheck.verdict import CAUGHT, MISSED, clean_verdict, fault_verdict, harness_verdict
+from tests.forked_pytest import PROGRAM as PYTEST
+from wire import forkserver
 
 EMULATOR_SOURCES = [p for p in (ROOT / "emulator").glob("*.py") if p.name != "faults.py"]
 
@@ -53,6 +55,8 @@ def test_selection_arguments() -> None:
     cmd = Run("fault-x", sel, "drop-token").command(Path("/tmp/out"))
     assert cmd[cmd.index("--emulator-arg=--fault") + 1] == "--emulator-arg=drop-token"
     assert "--emulator-arg=--fault" not in Run("clean-x", sel).command(Path("/tmp/out"))
+    assert cmd[:3] == [sys.executable, "-m", "pytest"]
+    assert Run("clean-x", sel).command(Path("/tmp/out"), "/venv2/bin/python")[:3] == ["/venv2/bin/python", "-m", "pytest"]
 
 
 def _result(outcomes: dict[str, str], problem: str = "") -> RunResult:
@@ -87,9 +91,12 @@ def test_harness_check_is_caught_only_when_its_tests_pass() -> None:
 
 
 def test_selfcheck_end_to_end(tmp_path: Path) -> None:
-    """Two faults on the real emulator: caught, clean runs pass, table printed, JSON and Markdown written."""
+    """Two faults on the real emulator: caught, clean runs pass, table printed, JSON and Markdown
+    written. Its pytest runs fork from the warm server (tests/forked_python)."""
+    forkserver.client(PYTEST)
     done = subprocess.run([sys.executable, "-m", "selfcheck", "--fault", "mid-little-endian",
-                           "--fault", "test-response-typo", "--out", str(tmp_path)],
+                           "--fault", "test-response-typo", "--out", str(tmp_path),
+                           "--python", str(ROOT / "tests" / "forked_python")],
                           cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert re.search(r"mid-little-endian\s+caught\s+4: test_uplink_header::test_message_id", done.stdout)
