@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-#: third-party modules the sub-runs import (not pytest plugins: those are imported by the child)
+#: third-party modules the sub-runs and workers import (not the distributions of pytest plugins,
+#: xdist and hypothesis among them: pytest rewrites those, so the child imports them itself)
 WARM = ("pytest", "_pytest.pytester", "_pytest.junitxml", "_pytest.doctest", "_pytest.legacypath", "_pytest.python",
         "execnet", "jinja2", "pygal", "aiocoap", "asyncio", "serial", "importlib.metadata")
-PROGRAM = forkserver.Program("pytest", "tests.forked_pytest:main", "BG96_PYTEST_FORKSERVER", WARM)
+#: a python with pytest warm: ``-m pytest ARGS`` (a sub-run) or ``-c CODE`` (an xdist worker)
+PROGRAM = forkserver.Program("python", "tests.forked_pytest:main", "BG96_PYTHON_FORKSERVER", WARM)
 _base: list[str] = []  # the server's sys.path without its own directory and PYTHONPATH
 
 
@@ -54,26 +56,45 @@ def warm_up() -> None:
             del sys.modules[name]
 
 
-def main(args: list[str]) -> None:
-    """Become ``python -m pytest ARGS`` in the directory and environment the fork server set up:
-    the path a fresh interpreter would have there; ends through SystemExit, as pytest does."""
+def main(argv: list[str]) -> None:
+    """Become ``python [-u] -m pytest ARGS`` or ``python [-u] -c CODE ARGS`` in the directory and
+    environment the fork server set up, with the path a fresh interpreter would have there; ends
+    through SystemExit, as pytest does (or returns, as ``-c`` code may)."""
+    while argv and argv[0] in ("-u", "-B"):
+        if argv.pop(0) == "-u":
+            for stream in (sys.stdout, sys.stderr):
+                stream.reconfigure(write_through=True)  # type: ignore[union-attr]
     extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    sys.path[:] = [os.getcwd(), *extra, *_base]
-    sys.argv = ["pytest", *args]
-    runpy.run_module("pytest", run_name="__main__", alter_sys=True)
+    if argv[:2] == ["-m", "pytest"]:
+        sys.path[:] = [os.getcwd(), *extra, *_base]
+        sys.argv = ["pytest", *argv[2:]]
+        runpy.run_module("pytest", run_name="__main__", alter_sys=True)
+    elif argv[:1] == ["-c"] and len(argv) > 1:
+        sys.path[:] = ["", *extra, *_base]
+        sys.argv = ["-c", *argv[2:]]
+        main_module = sys.modules["__main__"]
+        main_module.__dict__.clear()
+        main_module.__dict__.update(__name__="__main__", __builtins__=__builtins__)
+        exec(compile(argv[1], "<string>", "exec"), main_module.__dict__)
+    else:
+        raise SystemExit(f"forked python: only -m pytest ARGS or -c CODE, not {argv[:2]}")
 
 
 # -- in the test process ------------------------------------------------------------------------
 def start(args: list[str], *, cwd: Path, env: dict[str, str], stdio: tuple[int, int, int]) -> forkserver.ForkedProcess:
     """The sub-run on the descriptors ``stdio``; its emulators fork from this process's server."""
     shared = {EMULATOR.env: forkserver.client(EMULATOR).address}
-    return forkserver.spawn(PROGRAM, args, cwd=cwd, env={**env, **shared}, stdio=stdio)
+    return forkserver.spawn(PROGRAM, ["-m", "pytest", *args], cwd=cwd, env={**env, **shared}, stdio=stdio)
 
 
-def as_script(args: list[str]) -> None:
-    """``python -m pytest ARGS`` for a script (tests/forked_python): forked, on this process's
-    stdin, stdout and stderr; this process ends as the sub-run did."""
-    returncode = start(args, cwd=Path.cwd(), env=dict(os.environ), stdio=(0, 1, 2)).wait()
+def as_script(argv: list[str]) -> None:
+    """``python ARGV`` for a script or xdist (tests/forked_python): forked, on this process's stdin,
+    stdout and stderr; this process ends as the child did. Processes started by one parent (the
+    workers of a run) share one server."""
+    os.environ.setdefault(PROGRAM.env, f"bg96-python-{os.getppid()}")
+    shared = {EMULATOR.env: forkserver.client(EMULATOR).address}
+    child = forkserver.spawn(PROGRAM, argv, cwd=Path.cwd(), env={**os.environ, **shared}, stdio=(0, 1, 2))
+    returncode = child.wait()
     if returncode < 0:  # ended by a signal: so is this process
         signal.signal(-returncode, signal.SIG_DFL)
         os.kill(os.getpid(), -returncode)

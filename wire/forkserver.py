@@ -462,15 +462,21 @@ os.register_at_fork(after_in_child=_forget)
 
 
 def client(program: Program) -> _Client:
-    """This process's connection to a server of ``program``: the one named in the environment,
-    else the xdist run's, else a new one; its address then goes into the environment."""
+    """This process's connection to a server of ``program``: the one named in the environment
+    (started there if nobody listens), else the xdist run's, else a new one; its address then goes
+    into the environment."""
     with _clients_lock:
         known = _clients.get(program.name)
         if known is None or known.gone is not None:
             shared = os.environ.get(program.env)
-            sock = _connect(shared, program) if shared else None
-            address = shared if sock is not None and shared else _address(program)
+            sock, address = (_connect(shared, program), shared) if shared else (None, "")
+            if sock is None and shared:  # nobody there (yet): start it there, for those who look there
+                try:
+                    sock = _start(program, shared)
+                except ForkServerError:
+                    sock = None  # the address is another's
             if sock is None:
+                address = _address(program)
                 sock = _connect(address, program) or _start(program, address)
             known = _clients[program.name] = _Client(program, address, sock)
             os.environ[program.env] = address
