@@ -78,8 +78,8 @@ def test_runpytest_forked_gives_pytesters_result(pytester: pytest.Pytester) -> N
 
 
 def test_a_script_runs_its_pytest_through_forked_python(tmp_path: Path) -> None:
-    """tests/forked_python as a script's $PYTHON: ``-m pytest`` forked, with the sub-run's output
-    and exit status; anything else is the venv's python."""
+    """tests/forked_python as a script's $PYTHON: ``-m pytest`` and ``-c`` forked, with the
+    child's output and exit status; anything else is the venv's python."""
     (tmp_path / "test_facts.py").write_text(REPORTS + "\n\ndef test_fails():\n    assert 1 == 2\n")
     forkserver.client(PROGRAM)
     shim = ROOT / "tests" / "forked_python"
@@ -89,6 +89,10 @@ def test_a_script_runs_its_pytest_through_forked_python(tmp_path: Path) -> None:
     facts = _facts(done.stdout)
     assert facts["cwd"] == str(tmp_path) and facts["argv"] == ["test_facts.py", "-s", "-q", "-p", "no:cacheprovider"]
     assert Path(f"/proc/{facts['ppid']}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"wire.forkserver"]
-    plain = subprocess.run([str(shim), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True,
-                           timeout=60)
-    assert plain.stdout.strip() == str(ROOT / ".venv")
+    code = subprocess.run([str(shim), "-u", "-c", "import os, sys; print(os.getppid(), sys.argv[1:])", "x"],
+                          capture_output=True, text=True, timeout=60)
+    ppid, argv = code.stdout.split(maxsplit=1)
+    assert Path(f"/proc/{ppid}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"wire.forkserver"], code.stderr
+    assert argv.strip() == "['x']", "-c CODE ARGS, as xdist starts a worker"
+    plain = subprocess.run([str(shim), "-V"], capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0 and plain.stdout.startswith("Python 3.")
