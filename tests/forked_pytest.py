@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,9 +73,7 @@ def main(argv: list[str]) -> None:
     elif argv[:1] == ["-c"] and len(argv) > 1:
         sys.path[:] = ["", *extra, *_base]
         sys.argv = ["-c", *argv[2:]]
-        main_module = sys.modules["__main__"]
-        main_module.__dict__.clear()
-        main_module.__dict__.update(__name__="__main__", __builtins__=__builtins__)
+        main_module = sys.modules["__main__"] = types.ModuleType("__main__")  # the server's stays its own
         exec(compile(argv[1], "<string>", "exec"), main_module.__dict__)
     else:
         raise SystemExit(f"forked python: only -m pytest ARGS or -c CODE, not {argv[:2]}")

@@ -94,5 +94,8 @@ def test_a_script_runs_its_pytest_through_forked_python(tmp_path: Path) -> None:
     ppid, argv = code.stdout.split(maxsplit=1)
     assert Path(f"/proc/{ppid}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"wire.forkserver"], code.stderr
     assert argv.strip() == "['x']", "-c CODE ARGS, as xdist starts a worker"
+    ends = subprocess.run([str(shim), "-c", "import atexit; atexit.register(print, 'bye'); raise SystemExit(3)"],
+                          capture_output=True, text=True, timeout=60)
+    assert (ends.returncode, ends.stdout, ends.stderr) == (3, "bye\n", ""), "its exit handlers, its status"
     plain = subprocess.run([str(shim), "-V"], capture_output=True, text=True, timeout=60)
     assert plain.returncode == 0 and plain.stdout.startswith("Python 3.")
