@@ -4,6 +4,7 @@ per packet, so a crash still leaves a readable file."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 import time
@@ -16,10 +17,16 @@ _GLOBAL = struct.Struct("<IHHiIII")
 _RECORD = struct.Struct("<IIII")
 
 
+@functools.lru_cache(maxsize=1024)
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """A run has a handful of peers and writes every capture again as a test goes on."""
+    return ipaddress.ip_address(host)
+
+
 def _ip_udp(src: tuple[str, int], dst: tuple[str, int], payload: bytes) -> bytes:
     udp_len = 8 + len(payload)
     udp = struct.pack("!HHHH", src[1], dst[1], udp_len & 0xFFFF, 0)
-    s, d = ipaddress.ip_address(src[0]), ipaddress.ip_address(dst[0])
+    s, d = _address(src[0]), _address(dst[0])
     if s.version == 4 and d.version == 4:
         header = struct.pack(
             "!BBHHHBBH4s4s", 0x45, 0, (20 + udp_len) & 0xFFFF, 0, 0x4000, 64, 17, 0, s.packed, d.packed
@@ -50,14 +57,15 @@ class PcapWriter:
         self._f.write(_GLOBAL.pack(0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPE_RAW))
         self._f.flush()
 
-    def write(self, d: Datagram) -> None:
+    def write(self, d: Datagram, flush: bool = True) -> None:
         src, dst = (d.peer, self._server) if d.direction == "rx" else (self._server, d.peer)
         packet = _ip_udp(src, dst, d.wire)
         ts = d.kernel_time if d.kernel_time is not None else d.time + self._wall_offset
         sec = int(ts)
         usec = min(999999, int(round((ts - sec) * 1e6)))
         self._f.write(_RECORD.pack(sec, usec, len(packet), len(packet)) + packet)
-        self._f.flush()
+        if flush:
+            self._f.flush()
 
     def close(self) -> None:
         self._f.close()
@@ -70,7 +78,7 @@ class PcapWriter:
 
 
 def write_pcap(path: str, datagrams: Iterable[Datagram], server_addr: tuple[str, int]) -> None:
-    """Write a whole capture list (wire bytes; DTLS stays encrypted)."""
+    """Write a whole capture list (wire bytes; DTLS stays encrypted), flushed once at the end."""
     with PcapWriter(path, server_addr) as w:
         for d in datagrams:
-            w.write(d)
+            w.write(d, flush=False)
