@@ -40,6 +40,10 @@ WARM = ("pytest", "_pytest.pytester", "_pytest.junitxml", "_pytest.doctest", "_p
         "execnet", "jinja2", "pygal", "aiocoap", "asyncio", "serial", "importlib.metadata")
 #: a python with pytest warm: ``-m pytest ARGS`` (a sub-run) or ``-c CODE`` (an xdist worker)
 PROGRAM = forkserver.Program("python", "tests.forked_pytest:main", "BG96_PYTHON_FORKSERVER", WARM)
+#: the same in .venv-labgrid (``scripts/bootstrap.sh --labgrid``), gRPC warm too: labgrid itself is
+#: a pytest plugin's distribution, imported by the child
+LABGRID = forkserver.Program("python-labgrid", "tests.forked_pytest:main", "BG96_LABGRID_PYTHON_FORKSERVER",
+                             (*WARM, "grpc"), python=str(ROOT / ".venv-labgrid" / "bin" / "python"))
 _base: list[str] = []  # the server's sys.path without its own directory and PYTHONPATH
 
 

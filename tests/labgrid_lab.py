@@ -29,6 +29,8 @@ from typing import Iterator
 import pytest
 
 from lab.rig import KEYS_BY_PATH
+from tests.forked_pytest import LABGRID as LABGRID_PYTHON
+from wire import forkserver
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -42,12 +44,14 @@ END_TO_END = pytest.mark.timeout(3 * SUITE_TIMEOUT)
 
 
 class Process:
-    """A child whose output (stdout and stderr) is read as it comes, to wait on a line."""
+    """A child whose output (stdout and stderr) is read as it comes, to wait on a line: started
+    here from ``argv``, or a forked one given as ``proc`` with its output in a text pipe."""
 
-    def __init__(self, name: str, argv: list[str], log: Path, **kw: object) -> None:
+    def __init__(self, name: str, argv: list[str], log: Path, proc: forkserver.ForkedProcess | None = None,
+                 **kw: object) -> None:
         self.name, self.log = name, log
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     bufsize=1, **kw)  # type: ignore[call-overload]
+        self.proc: subprocess.Popen[str] | forkserver.ForkedProcess = proc or subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, **kw)  # type: ignore[call-overload]
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -170,8 +174,9 @@ class Lab:
         with urllib.request.urlopen(f"{self.power_url}/status", timeout=10) as answer:
             return json.loads(answer.read())[str(self.relays[place])]
 
-    def start(self, name: str, argv: list[str], **kw: object) -> Process:
-        process = Process(name, argv, self.tmp / f"{name}.log", **kw)
+    def start(self, name: str, argv: list[str], proc: forkserver.ForkedProcess | None = None,
+              **kw: object) -> Process:
+        process = Process(name, argv, self.tmp / f"{name}.log", proc, **kw)
         self.processes.append(process)
         return process
 
@@ -265,10 +270,19 @@ def clean_env() -> dict[str, str]:
 
 
 def start_suite(lab: Lab, name: str, *args: str, cwd: Path = ROOT) -> Process:
-    """``pytest ARGS`` from .venv-labgrid against the lab's coordinator, as a user would run it.
-    The emulators behind the places run on this machine: on the reference server's network."""
+    """``pytest ARGS`` from .venv-labgrid against the lab's coordinator, as a user would run it,
+    forked from the warm .venv-labgrid python (tests/forked_pytest.py). The emulators behind the
+    places run on this machine: on the reference server's network."""
     env = dict(clean_env(), PYTHONPATH=str(ROOT))
     same_network = ["--server-on-module-network"] if "server.on_module_network" in KEYS_BY_PATH else []
-    return lab.start(name, [str(LABGRID_VENV / "bin" / "python"), "-u", "-m", "pytest", *args,
-                            "-p", "no:cacheprovider", "-p", "no:labgrid", "--lg-coordinator", lab.coordinator,
-                            "--time-scale", "0.01", *same_network], cwd=cwd, env=env)
+    argv = ["-u", "-m", "pytest", *args, "-p", "no:cacheprovider", "-p", "no:labgrid", "--lg-coordinator",
+            lab.coordinator, "--time-scale", "0.01", *same_network]
+    out_r, out_w = os.pipe()
+    stdin = os.open(os.devnull, os.O_RDONLY)
+    try:
+        proc = forkserver.spawn(LABGRID_PYTHON, argv, cwd=cwd, env=env, stdio=(stdin, out_w, out_w),
+                                streams=(open(out_r, encoding="utf-8", errors="replace"), None))
+    finally:
+        os.close(stdin)
+        os.close(out_w)
+    return lab.start(name, [str(LABGRID_VENV / "bin" / "python"), *argv], proc)

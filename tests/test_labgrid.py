@@ -7,7 +7,7 @@ emulators' ptys through ser2net and their relays on a ``rest`` power switch
 every call of these tests in one process, tests/labgrid_client_shell.py: a process per call costs
 ~0.8 s of CPU in imports). The suite runs from ``.venv-labgrid`` (``scripts/bootstrap.sh
 --labgrid``: labgrid brings a pyserial fork that must not go into ``.venv``), as a user would:
-``pytest suites --lg-place P --lg-coordinator C``.
+``pytest suites --lg-place P --lg-coordinator C``, forked from a warm .venv-labgrid python.
 """
 from __future__ import annotations
 

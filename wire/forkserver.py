@@ -63,10 +63,15 @@ class Program:
     entry: str
     env: str  # the environment variable with the address of the server to join
     warm: tuple[str, ...] = field(default=())  # modules the program imports late
+    python: str = ""  # the interpreter the server runs (and so its children); "": this one
+
+    @property
+    def executable(self) -> str:
+        return self.python or sys.executable
 
 
-def _hello(entry: str) -> dict[str, str]:
-    return {"executable": sys.executable, "root": str(ROOT), "entry": entry}
+def _hello(entry: str, executable: str = sys.executable) -> dict[str, str]:
+    return {"executable": executable, "root": str(ROOT), "entry": entry}
 
 
 # -- the server ---------------------------------------------------------------------------------
@@ -297,9 +302,10 @@ class ForkedProcess:
     """A child as ``subprocess.Popen`` shows a process: pid, stdout/stderr (the caller's ends, if
     any), poll, wait, signals and the return code (negative for a signal)."""
 
-    def __init__(self, args: list[str], pid: int, stdout: IO[bytes] | None, stderr: IO[bytes] | None,
+    def __init__(self, args: list[str], pid: int, stdout: IO[Any] | None, stderr: IO[Any] | None,
                  server: "_Client") -> None:
         self.args, self.pid, self.stdout, self.stderr = args, pid, stdout, stderr
+        self.stdin: IO[Any] | None = None  # a child reads what it was given, never the caller's pipe
         self.returncode: int | None = None
         self._server = server
         self._ended = threading.Event()
@@ -384,7 +390,7 @@ class _Client:
             raise ForkServerError(self.gone)
 
     def spawn(self, args: list[str], cwd: Path, env: dict[str, str], stdio: tuple[int, int, int],
-              streams: tuple[IO[bytes] | None, IO[bytes] | None]) -> ForkedProcess:
+              streams: tuple[IO[Any] | None, IO[Any] | None]) -> ForkedProcess:
         with self.lock:
             self.check()
             request_id = next(self.ids)
@@ -414,7 +420,7 @@ def _connect(address: str, program: Program) -> socket.socket | None:
         sock.close()
         return None
     sock.settimeout(None)
-    if hello != _hello(program.entry):
+    if hello != _hello(program.entry, program.executable):
         sock.close()
         return None
     return sock
@@ -431,7 +437,7 @@ def _address(program: Program) -> str:
 def _start(program: Program, address: str) -> socket.socket:
     """A server at ``address`` (or the one that took it first), connected."""
     env = {k: v for k, v in os.environ.items() if k != program.env}
-    argv = [sys.executable, "-m", "wire.forkserver", "--address", address, "--entry", program.entry,
+    argv = [program.executable, "-m", "wire.forkserver", "--address", address, "--entry", program.entry,
             *[a for name in program.warm for a in ("--warm", name)]]
     starter = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     assert starter.stdout is not None
@@ -484,7 +490,7 @@ def client(program: Program) -> _Client:
 
 
 def spawn(program: Program, args: list[str], *, cwd: Path, env: dict[str, str], stdio: tuple[int, int, int],
-          streams: tuple[IO[bytes] | None, IO[bytes] | None] = (None, None)) -> ForkedProcess:
+          streams: tuple[IO[Any] | None, IO[Any] | None] = (None, None)) -> ForkedProcess:
     """``program``'s entry with ``args`` in a child of its fork server, on the descriptors
     ``stdio`` (stdin, stdout, stderr: the caller closes its copies); ``streams`` are the
     caller's ends of any pipes among them, kept on the process as Popen keeps its own."""
