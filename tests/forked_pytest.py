@@ -38,12 +38,13 @@ ROOT = Path(__file__).resolve().parent.parent
 #: xdist and hypothesis among them: pytest rewrites those, so the child imports them itself)
 WARM = ("pytest", "_pytest.pytester", "_pytest.junitxml", "_pytest.doctest", "_pytest.legacypath", "_pytest.python",
         "execnet", "jinja2", "pygal", "aiocoap", "asyncio", "serial", "importlib.metadata")
-#: a python with pytest warm: ``-m pytest ARGS`` (a sub-run) or ``-c CODE`` (an xdist worker)
-PROGRAM = forkserver.Program("python", "tests.forked_pytest:main", "BG96_PYTHON_FORKSERVER", WARM)
+#: a python with pytest warm: ``-m pytest ARGS`` (a sub-run) or ``-c CODE`` (an xdist worker);
+#: ./suite test starts its server as it starts pytest (``--entry tests.forked_pytest:main``)
+PROGRAM = forkserver.Program("python", "tests.forked_pytest:main", "BG96_PYTHON_FORKSERVER")
 #: the same in .venv-labgrid (``scripts/bootstrap.sh --labgrid``), gRPC warm too: labgrid itself is
 #: a pytest plugin's distribution, imported by the child
 LABGRID = forkserver.Program("python-labgrid", "tests.forked_pytest:main", "BG96_LABGRID_PYTHON_FORKSERVER",
-                             (*WARM, "grpc"), python=str(ROOT / ".venv-labgrid" / "bin" / "python"))
+                             ("grpc",), python=str(ROOT / ".venv-labgrid" / "bin" / "python"))
 _base: list[str] = []  # the server's sys.path without its own directory and PYTHONPATH
 
 
@@ -52,6 +53,8 @@ def warm_up() -> None:
     """Import what a sub-run imports, then drop the modules pytest must import itself to rewrite."""
     own = set(filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)))
     _base[:] = [p for p in sys.path[1:] if p not in own]
+    for name in WARM:
+        __import__(name)
     import conftest
     plugins = set(conftest.pytest_plugins)
     for name in plugins:
