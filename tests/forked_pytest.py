@@ -1,13 +1,15 @@
-"""``python -m pytest ARGS`` as a sub-run, forked from a process that has pytest loaded already.
+"""A warm python for the harness: ``python -m pytest ARGS`` sub-runs and ``python -c CODE``,
+forked from a process that has pytest loaded already.
 
 The harness's tests start pytest in a subprocess as a user or a lab job does (a rig file, a
-profile, a fault on the emulator, a collection). A fresh interpreter spends about a second of CPU
-importing pytest, its plugins and the project before it reads its first argument, and on the
-2-core machine the harness's tests run on that was a sixth of ``./suite test``. Here a fork server
-(``wire/forkserver.py``, one for all the workers of a run) imports all that once; each sub-run is a
-child forked from it, with its own pid, working directory, environment, ``sys.argv`` and
-``sys.path``, its output in files, and its exit status: a process of its own, as
-``subprocess.run`` gives. ``tests/forked_python`` gives the same to a script that runs pytest.
+profile, a fault on the emulator, a collection), and ./suite test starts eight xdist workers. A
+fresh interpreter spends about a second of CPU importing pytest, its plugins and the project
+before it reads its first argument, and on the 2-core machine the harness's tests run on that was
+a sixth of ``./suite test``. Here a fork server (``wire/forkserver.py``, one for a whole run)
+imports all that once; each run is a child forked from it, with its own pid, working directory,
+environment, ``sys.argv`` and ``sys.path``, its output in files or pipes, and its exit status: a
+process of its own, as ``subprocess.run`` gives. ``tests/forked_python`` is this python for a
+script (ci/nightly.sh's $PYTHON, selfcheck --python) and for xdist (``--tx popen//python=``).
 
 What the fork keeps is only what importing left behind. The project's pytest plugins (the
 ``pytest_plugins`` of the root conftest) and pytest's entry-point plugins are *not* kept: pytest

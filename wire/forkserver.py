@@ -149,6 +149,12 @@ class _Server:
         os.close(self.wake_w)
 
     def run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self.listener.close()  # a late client's connect fails at once, and it starts a new server
+
+    def _loop(self) -> None:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, self._sigterm)
@@ -213,8 +219,11 @@ class _Server:
         server_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
-            self.close_in_child()
-            _become_child(request, fds, server_pid, self.entry)
+            try:
+                self.close_in_child()
+                _become_child(request, fds, server_pid, self.entry)
+            finally:
+                os._exit(1)  # a child never returns into the server's loop
         for fd in fds:
             os.close(fd)
         self.children[pid] = conn
