@@ -50,8 +50,9 @@ class Process:
     def __init__(self, name: str, argv: list[str], log: Path, proc: forkserver.ForkedProcess | None = None,
                  **kw: object) -> None:
         self.name, self.log = name, log
-        self.proc: subprocess.Popen[str] | forkserver.ForkedProcess = proc or subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, **kw)  # type: ignore[call-overload]
+        started = proc or subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                           bufsize=1, **kw)  # type: ignore[call-overload]
+        self.proc: subprocess.Popen[str] | forkserver.ForkedProcess = started
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -2,9 +2,9 @@
 
 labgrid's NetworkPowerDriver with ``model: rest`` and ``host: http://HOST:PORT/relay/{index}/value``
 sends ``GET`` (the answer is ``1`` or ``0``) and ``PUT`` with body ``1`` or ``0``. Each relay here
-powers one emulator (``python -m emulator --pty ARGS``, through emulator/launcher.py): on starts it and points a stable link
-at its fresh ``/dev/pts/N`` (an exporter's RawSerialPort path must start with ``/dev/``, and a new
-emulator gets a new pty), off stops it and removes the link. ``GET /status`` answers
+powers one emulator (``python -m emulator --pty ARGS``, through emulator/launcher.py): on starts
+it and points a stable link at its fresh ``/dev/pts/N`` (an exporter's RawSerialPort path must
+start with ``/dev/``, and a new emulator gets a new pty), off stops it and removes the link. ``GET /status`` answers
 ``{"0": {"on": true, "cycles": 1, "pty": ...}, ...}`` (cycles: how often it was switched on).
 
     python tests/labgrid_power_stub.py --listen 127.0.0.1:0 --relay '/dev/shm/bg96-a=--time-scale 0.01' \

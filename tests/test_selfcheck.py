@@ -56,7 +56,8 @@ def test_selection_arguments() -> None:
     assert cmd[cmd.index("--emulator-arg=--fault") + 1] == "--emulator-arg=drop-token"
     assert "--emulator-arg=--fault" not in Run("clean-x", sel).command(Path("/tmp/out"))
     assert cmd[:3] == [sys.executable, "-m", "pytest"]
-    assert Run("clean-x", sel).command(Path("/tmp/out"), "/venv2/bin/python")[:3] == ["/venv2/bin/python", "-m", "pytest"]
+    other = Run("clean-x", sel).command(Path("/tmp/out"), "/venv2/bin/python")
+    assert other[:3] == ["/venv2/bin/python", "-m", "pytest"]
 
 
 def _result(outcomes: dict[str, str], problem: str = "") -> RunResult:

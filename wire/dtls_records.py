@@ -67,7 +67,8 @@ def is_client_hello(wire: bytes) -> bool:
     if record.length < HANDSHAKE_HEADER or len(body) < record.length or body[0] != CLIENT_HELLO:
         return False
     length, offset, fragment = (int.from_bytes(body[i:i + 3], "big") for i in (1, 6, 9))
-    return length >= CLIENT_HELLO_MIN and offset == 0 and fragment <= length and HANDSHAKE_HEADER + fragment <= record.length
+    return (length >= CLIENT_HELLO_MIN and offset == 0 and fragment <= length
+            and HANDSHAKE_HEADER + fragment <= record.length)
 
 
 def _bodies(wire: bytes, records: list[DtlsRecord]) -> list[tuple[DtlsRecord, int]]:
