@@ -89,10 +89,10 @@ def main(argv: list[str]) -> None:
 
 
 # -- in the test process ------------------------------------------------------------------------
-def start(args: list[str], *, cwd: Path, env: dict[str, str], stdio: tuple[int, int, int]) -> forkserver.ForkedProcess:
-    """The sub-run on the descriptors ``stdio``; its emulators fork from this process's server."""
+def start(argv: list[str], *, cwd: Path, env: dict[str, str], stdio: tuple[int, int, int]) -> forkserver.ForkedProcess:
+    """``python ARGV`` on the descriptors ``stdio``; its emulators fork from this process's server."""
     shared = {EMULATOR.env: forkserver.client(EMULATOR).address}
-    return forkserver.spawn(PROGRAM, ["-m", "pytest", *args], cwd=cwd, env={**env, **shared}, stdio=stdio)
+    return forkserver.spawn(PROGRAM, argv, cwd=cwd, env={**env, **shared}, stdio=stdio)
 
 
 def as_script(argv: list[str]) -> None:
@@ -100,9 +100,7 @@ def as_script(argv: list[str]) -> None:
     stdout and stderr; this process ends as the child did. Processes started by one parent (the
     workers of a run) share one server."""
     os.environ.setdefault(PROGRAM.env, f"bg96-python-{os.getppid()}")
-    shared = {EMULATOR.env: forkserver.client(EMULATOR).address}
-    child = forkserver.spawn(PROGRAM, argv, cwd=Path.cwd(), env={**os.environ, **shared}, stdio=(0, 1, 2))
-    returncode = child.wait()
+    returncode = start(argv, cwd=Path.cwd(), env=dict(os.environ), stdio=(0, 1, 2)).wait()
     if returncode < 0:  # ended by a signal: so is this process
         signal.signal(-returncode, signal.SIG_DFL)
         os.kill(os.getpid(), -returncode)
@@ -120,7 +118,7 @@ def run_pytest(args: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None 
         stdio = (os.open(os.devnull, os.O_RDONLY), os.open(out, os.O_WRONLY | os.O_CREAT, 0o600),
                  os.open(err, os.O_WRONLY | os.O_CREAT, 0o600))
         try:
-            proc = start(args, cwd=cwd, env=dict(os.environ if env is None else env), stdio=stdio)
+            proc = start(["-m", "pytest", *args], cwd=cwd, env=dict(os.environ if env is None else env), stdio=stdio)
         finally:
             for fd in stdio:
                 os.close(fd)

@@ -13,6 +13,7 @@ import pytest
 from wire import forkserver
 
 from .forked_pytest import PROGRAM, ROOT, run_pytest, runpytest_forked
+from .test_emulator_forkserver import is_fork_server
 
 pytest_plugins = ["pytester"]
 
@@ -88,11 +89,11 @@ def test_a_script_runs_its_pytest_through_forked_python(tmp_path: Path) -> None:
     assert done.returncode == pytest.ExitCode.TESTS_FAILED and "1 failed, 1 passed" in done.stdout, done.stderr
     facts = _facts(done.stdout)
     assert facts["cwd"] == str(tmp_path) and facts["argv"] == ["test_facts.py", "-s", "-q", "-p", "no:cacheprovider"]
-    assert Path(f"/proc/{facts['ppid']}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"wire.forkserver"]
+    assert is_fork_server(int(facts["ppid"]))
     code = subprocess.run([str(shim), "-u", "-c", "import os, sys; print(os.getppid(), sys.argv[1:])", "x"],
                           capture_output=True, text=True, timeout=60)
     ppid, argv = code.stdout.split(maxsplit=1)
-    assert Path(f"/proc/{ppid}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", b"wire.forkserver"], code.stderr
+    assert is_fork_server(int(ppid)), code.stderr
     assert argv.strip() == "['x']", "-c CODE ARGS, as xdist starts a worker"
     ends = subprocess.run([str(shim), "-c", "import atexit; atexit.register(print, 'bye'); raise SystemExit(3)"],
                           capture_output=True, text=True, timeout=60)

@@ -198,8 +198,8 @@ class _Server:
         self.conns.add(conn)
         self.accepted = True
 
-    def _serve(self, conn: socket.socket) -> bool:
-        """One request; False when the connection has closed (its children are then stopped)."""
+    def _serve(self, conn: socket.socket) -> None:
+        """One request, or the connection's end: then its children are stopped."""
         try:
             data, fds, _, _ = socket.recv_fds(conn, PACKET, 4)
         except OSError:
@@ -214,7 +214,7 @@ class _Server:
                 if owner is conn:
                     self.children[pid] = None
                     self._terminate(pid)
-            return False
+            return
         request = json.loads(data)
         server_pid = os.getpid()
         pid = os.fork()
@@ -228,7 +228,6 @@ class _Server:
             os.close(fd)
         self.children[pid] = conn
         self._send(conn, {"id": request["id"], "pid": pid})
-        return True
 
     def _send(self, conn: socket.socket | None, message: dict[str, Any]) -> None:
         if conn is None:
